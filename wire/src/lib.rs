@@ -24,7 +24,7 @@ mod text;
 pub use codec::{DecodeError, Message, decode, encode};
 pub use ids::{ParticipantId, SessionId, SessionNumber, SessionNumberError};
 pub use messages::{
-    ClientMessage, EndReason, ErrorCode, IceCandidate, IceServer, ParticipantInfo, Role,
+    ClientMessage, EndReason, ErrorCode, IceCandidate, IceServer, IceText, ParticipantInfo, Role,
     ServerMessage, SessionInfo, Signal,
 };
 pub use text::{AuthToken, DisplayName, InviteToken, Label, ResumeToken, Sdp, TextError};

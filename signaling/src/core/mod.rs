@@ -1,0 +1,143 @@
+//! The session core: a pure state machine that owns every live session.
+//!
+//! No sockets, no clock reads, no spawning, no locks. The shell ([`crate::hub`])
+//! feeds it [`Input`]s with the current [`Timestamp`] and carries out the
+//! [`Output`]s it returns: messages to connections, connections to close, and
+//! report events for storage. Grace-period expiry is driven by
+//! [`Registry::poll_timeout`] and [`Registry::handle_timeout`].
+//!
+//! ```text
+//! connection task --Input--> Registry::handle(input, now) --Vec<Output>--> hub --> connections / report writer
+//! ```
+
+mod registry;
+mod session;
+#[cfg(test)]
+mod tests;
+mod time;
+
+pub use registry::{CoreConfig, Registry};
+pub use time::Timestamp;
+
+use tandem_wire::{
+    DisplayName, EndReason, InviteToken, Label, ParticipantId, ResumeToken, Role, ServerMessage, SessionId,
+    SessionNumber, Signal,
+};
+
+/// One WebSocket connection, numbered by the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// A CSR account's database id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct AgentId(pub i64);
+
+/// A signed-in CSR, as the shell verified them from their sign-in token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub id: AgentId,
+    pub name: DisplayName,
+}
+
+/// Something that happened, for the core to act on.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A request from a connection, already decoded and, for CSRs, authenticated.
+    Request { conn: ConnId, request: Request },
+    /// The connection is gone (closed, errored or timed out).
+    Disconnected { conn: ConnId },
+    /// The server is shutting down: end every session.
+    Shutdown,
+}
+
+/// A client request in the form the core acts on: tokens already verified.
+#[derive(Debug, Clone)]
+pub enum Request {
+    CreateSession { agent: Agent, session_type: Option<Label>, tracking_code: Option<Label> },
+    Join { session_number: SessionNumber, name: DisplayName, invite_token: Option<InviteToken> },
+    Assist { agent: Agent, session_number: SessionNumber },
+    Resume { resume_token: ResumeToken },
+    Admit { participant_id: ParticipantId },
+    Refuse { participant_id: ParticipantId },
+    Relay { to: ParticipantId, signal: Signal },
+    Leave,
+    EndSession,
+}
+
+impl Request {
+    /// The wire `"type"` of the request, for error replies.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::CreateSession { .. } => "create_session",
+            Self::Join { .. } => "join",
+            Self::Assist { .. } => "assist",
+            Self::Resume { .. } => "resume",
+            Self::Admit { .. } => "admit",
+            Self::Refuse { .. } => "refuse",
+            Self::Relay { signal, .. } => match signal {
+                Signal::Offer { .. } => "offer",
+                Signal::Answer { .. } => "answer",
+                Signal::Candidate { .. } => "candidate",
+            },
+            Self::Leave => "leave",
+            Self::EndSession => "end_session",
+        }
+    }
+}
+
+/// What the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send this message on this connection.
+    Send { conn: ConnId, msg: ServerMessage },
+    /// Close this connection with this WebSocket close code.
+    Close { conn: ConnId, code: u16 },
+    /// Store this in the session reports.
+    Report(ReportEvent),
+}
+
+/// A fact for the session's activity report (ADM-2).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReportEvent {
+    SessionStarted {
+        session_id: SessionId,
+        session_number: SessionNumber,
+        session_type: Option<Label>,
+        tracking_code: Option<Label>,
+        at: Timestamp,
+    },
+    /// A participant entered the session (admitted customers, CSRs; not lobby waits).
+    ParticipantJoined {
+        session_id: SessionId,
+        participant_id: ParticipantId,
+        name: DisplayName,
+        role: Role,
+        agent_id: Option<AgentId>,
+        at: Timestamp,
+    },
+    ParticipantLeft { session_id: SessionId, participant_id: ParticipantId, reason: LeaveReason, at: Timestamp },
+    SessionEnded { session_id: SessionId, reason: EndReason, at: Timestamp },
+}
+
+/// Why a participant left, as reports record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveReason {
+    /// They left.
+    Left,
+    /// Their connection was lost and did not come back within the grace period.
+    TimedOut,
+    /// The session ended while they were in it.
+    SessionEnded,
+}
+
+impl LeaveReason {
+    /// The name stored in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Left => "left",
+            Self::TimedOut => "timed_out",
+            Self::SessionEnded => "session_ended",
+        }
+    }
+}
