@@ -4,3 +4,6 @@
 //! - The rest is the shell around it: WebSocket transport, HTTP API, storage, metrics.
 
 pub mod core;
+pub mod auth;
+pub mod limits;
+pub mod store;

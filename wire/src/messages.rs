@@ -337,6 +337,8 @@ pub enum EndReason {
     PrimaryCsrTimedOut,
     /// The server is shutting down.
     ServerShutdown,
+    /// The server stopped without ending the session (a crash); set in reports at the next start.
+    Interrupted,
 }
 
 impl EndReason {
@@ -347,6 +349,7 @@ impl EndReason {
             Self::PrimaryCsrLeft => "primary_csr_left",
             Self::PrimaryCsrTimedOut => "primary_csr_timed_out",
             Self::ServerShutdown => "server_shutdown",
+            Self::Interrupted => "interrupted",
         }
     }
 }

@@ -1,0 +1,102 @@
+//! Storage of CSR accounts and session reports, behind the [`Store`] trait.
+//!
+//! The session core never touches storage: it emits [`ReportEvent`]s, which the
+//! report writer ([`crate::server`]) applies in batches. SQLite ([`sqlite`]) is
+//! the embedded default; another database is another implementation of the
+//! trait, chosen by the `database_url` scheme in [`open`].
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tandem_wire::{DisplayName, SessionId};
+
+use crate::core::{AgentId, ReportEvent, Timestamp};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("an agent named {0:?} already exists")]
+    AgentExists(String),
+    #[error("unsupported database URL {0:?}: only sqlite:// is built in")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// A CSR account as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentRecord {
+    pub id: AgentId,
+    pub name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub created_at: u64,
+}
+
+/// A session's activity report (ADM-2), as the HTTP API returns it. Times are Unix milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionReport {
+    pub session_id: String,
+    pub session_number: String,
+    pub session_type: Option<String>,
+    pub tracking_code: Option<String>,
+    pub started_at: u64,
+    pub ended_at: Option<u64>,
+    pub end_reason: Option<String>,
+    /// `ended_at - started_at` in whole seconds, once ended.
+    pub duration_secs: Option<u64>,
+    /// Names of the CSRs who took part (primary first).
+    pub csrs: Vec<String>,
+    pub participants: Vec<ReportParticipant>,
+}
+
+/// One participant line of a report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportParticipant {
+    pub participant_id: String,
+    pub name: String,
+    pub role: String,
+    pub agent_id: Option<i64>,
+    pub joined_at: u64,
+    pub left_at: Option<u64>,
+    pub leave_reason: Option<String>,
+}
+
+/// Accounts and reports.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a CSR account.
+    async fn add_agent(&self, name: &DisplayName, password_hash: &str, now: Timestamp) -> Result<AgentId, StoreError>;
+    /// Looks an account up by name (case-insensitive).
+    async fn find_agent(&self, name: &str) -> Result<Option<AgentRecord>, StoreError>;
+    /// Every account, by name.
+    async fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError>;
+    /// Applies report events in order, all or none.
+    async fn apply(&self, events: &[ReportEvent]) -> Result<(), StoreError>;
+    /// Marks sessions left open by a crash as ended with reason `interrupted`; returns how many.
+    async fn close_interrupted(&self, now: Timestamp) -> Result<u64, StoreError>;
+    /// The newest reports first.
+    async fn reports(&self, limit: u32) -> Result<Vec<SessionReport>, StoreError>;
+    /// One report.
+    async fn report(&self, id: SessionId) -> Result<Option<SessionReport>, StoreError>;
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Flushes and closes.
+    async fn close(&self);
+}
+
+/// Opens the store named by `url` (`sqlite://PATH`), creating and migrating it.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}
