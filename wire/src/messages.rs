@@ -9,7 +9,6 @@ use crate::text::{AuthToken, DisplayName, InviteToken, Label, ResumeToken, Sdp};
 /// A message from a client (browser, native peer, third-party client) to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum ClientMessage {
     /// A signed-in CSR starts a session and becomes its primary CSR (SES-1).
     CreateSession {
@@ -28,7 +27,10 @@ pub enum ClientMessage {
         invite_token: Option<InviteToken>,
     },
     /// A signed-in CSR joins a running session as an assistant (SES-6).
-    Assist { token: AuthToken, session_number: SessionNumber },
+    Assist {
+        token: AuthToken,
+        session_number: SessionNumber,
+    },
     /// Take a participant back on a new connection within the grace period.
     Resume { resume_token: ResumeToken },
     /// The primary CSR lets a waiting customer in.
@@ -40,7 +42,10 @@ pub enum ClientMessage {
     /// SDP answer for one other participant of the same session.
     Answer { to: ParticipantId, sdp: Sdp },
     /// A trickled ICE candidate for one other participant of the same session.
-    Candidate { to: ParticipantId, ice: IceCandidate },
+    Candidate {
+        to: ParticipantId,
+        ice: IceCandidate,
+    },
     /// Leave the session (customers, assistants). The primary CSR leaving ends it.
     Leave {},
     /// End the session for everyone; primary CSR only (SES-10).
@@ -84,16 +89,6 @@ impl ClientMessage {
             Self::Leave {} => "leave",
             Self::EndSession {} => "end_session",
             Self::Ping { .. } => "ping",
-        }
-    }
-
-    /// Splits a relayed message into its addressee and payload.
-    pub fn into_signal(self) -> Result<(ParticipantId, Signal), Self> {
-        match self {
-            Self::Offer { to, sdp } => Ok((to, Signal::Offer { sdp })),
-            Self::Answer { to, sdp } => Ok((to, Signal::Answer { sdp })),
-            Self::Candidate { to, ice } => Ok((to, Signal::Candidate { ice })),
-            other => Err(other),
         }
     }
 }
@@ -168,7 +163,6 @@ impl<'de> Deserialize<'de> for IceText {
 /// A message from the server to one client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum ServerMessage {
     /// First message on every connection: who we are and the limits that apply.
     Hello {
@@ -220,7 +214,10 @@ pub enum ServerMessage {
     /// An SDP answer relayed from another participant.
     Answer { from: ParticipantId, sdp: Sdp },
     /// An ICE candidate relayed from another participant.
-    Candidate { from: ParticipantId, ice: IceCandidate },
+    Candidate {
+        from: ParticipantId,
+        ice: IceCandidate,
+    },
     /// The session is over for everyone.
     SessionEnded { reason: EndReason },
     /// Answer to `ping`.
@@ -258,7 +255,11 @@ impl ServerMessage {
 
     /// An error reply with the code's standard message.
     pub fn error(code: ErrorCode, in_reply_to: Option<&str>) -> Self {
-        Self::Error { code, message: code.message().to_owned(), in_reply_to: in_reply_to.map(str::to_owned) }
+        Self::Error {
+            code,
+            message: code.message().to_owned(),
+            in_reply_to: in_reply_to.map(str::to_owned),
+        }
     }
 }
 
@@ -436,11 +437,15 @@ impl ErrorCode {
     pub fn message(self) -> &'static str {
         match self {
             Self::BadJson => "The message is not valid JSON text.",
-            Self::UnsupportedVersion => "Unsupported protocol version; this server speaks \"v\": 1.",
+            Self::UnsupportedVersion => {
+                "Unsupported protocol version; this server speaks \"v\": 1."
+            }
             Self::UnknownType => "Unknown message type.",
             Self::BadMessage => "The message has a missing or invalid field.",
             Self::RateLimited => "Too many messages; this one was dropped.",
-            Self::JoinRateLimited => "Too many join attempts from your address; try again in a minute.",
+            Self::JoinRateLimited => {
+                "Too many join attempts from your address; try again in a minute."
+            }
             Self::Unauthorized => "Sign in again: the token is missing, invalid or expired.",
             Self::SessionUnavailable => "No session with this number and invitation.",
             Self::SessionFull => "The session is full.",
@@ -448,7 +453,9 @@ impl ErrorCode {
             Self::NotInSession => "Join a session first.",
             Self::AlreadyInSession => "This connection is already in a session.",
             Self::UnknownParticipant => "No such participant in your session, or not connected.",
-            Self::ResumeFailed => "Cannot resume: the token is unknown or the grace period is over.",
+            Self::ResumeFailed => {
+                "Cannot resume: the token is unknown or the grace period is over."
+            }
             Self::Internal => "Internal server error; try again.",
         }
     }

@@ -20,8 +20,8 @@ pub use registry::{CoreConfig, Registry};
 pub use time::Timestamp;
 
 use tandem_wire::{
-    DisplayName, EndReason, InviteToken, Label, ParticipantId, ResumeToken, Role, ServerMessage, SessionId,
-    SessionNumber, Signal,
+    DisplayName, EndReason, InviteToken, Label, ParticipantId, ResumeToken, Role, ServerMessage,
+    SessionId, SessionNumber, Signal,
 };
 
 /// One WebSocket connection, numbered by the shell.
@@ -54,13 +54,33 @@ pub enum Input {
 /// A client request in the form the core acts on: tokens already verified.
 #[derive(Debug, Clone)]
 pub enum Request {
-    CreateSession { agent: Agent, session_type: Option<Label>, tracking_code: Option<Label> },
-    Join { session_number: SessionNumber, name: DisplayName, invite_token: Option<InviteToken> },
-    Assist { agent: Agent, session_number: SessionNumber },
-    Resume { resume_token: ResumeToken },
-    Admit { participant_id: ParticipantId },
-    Refuse { participant_id: ParticipantId },
-    Relay { to: ParticipantId, signal: Signal },
+    CreateSession {
+        agent: Agent,
+        session_type: Option<Label>,
+        tracking_code: Option<Label>,
+    },
+    Join {
+        session_number: SessionNumber,
+        name: DisplayName,
+        invite_token: Option<InviteToken>,
+    },
+    Assist {
+        agent: Agent,
+        session_number: SessionNumber,
+    },
+    Resume {
+        resume_token: ResumeToken,
+    },
+    Admit {
+        participant_id: ParticipantId,
+    },
+    Refuse {
+        participant_id: ParticipantId,
+    },
+    Relay {
+        to: ParticipantId,
+        signal: Signal,
+    },
     Leave,
     EndSession,
 }
@@ -116,8 +136,17 @@ pub enum ReportEvent {
         agent_id: Option<AgentId>,
         at: Timestamp,
     },
-    ParticipantLeft { session_id: SessionId, participant_id: ParticipantId, reason: LeaveReason, at: Timestamp },
-    SessionEnded { session_id: SessionId, reason: EndReason, at: Timestamp },
+    ParticipantLeft {
+        session_id: SessionId,
+        participant_id: ParticipantId,
+        reason: LeaveReason,
+        at: Timestamp,
+    },
+    SessionEnded {
+        session_id: SessionId,
+        reason: EndReason,
+        at: Timestamp,
+    },
 }
 
 /// Why a participant left, as reports record it.

@@ -1,8 +1,8 @@
 //! One live session and its participants (plain data with small queries).
 
 use tandem_wire::{
-    DisplayName, InviteToken, Label, ParticipantId, ParticipantInfo, ResumeToken, Role, SessionId, SessionInfo,
-    SessionNumber,
+    DisplayName, InviteToken, Label, ParticipantId, ParticipantInfo, ResumeToken, Role, SessionId,
+    SessionInfo, SessionNumber,
 };
 
 use super::{ConnId, Timestamp};
@@ -58,7 +58,11 @@ impl Session {
 
     /// The role a newly admitted customer gets.
     pub fn role_for_new_customer(&self) -> Role {
-        if self.participants.iter().any(|p| p.role == Role::PrimaryCustomer) {
+        if self
+            .participants
+            .iter()
+            .any(|p| p.role == Role::PrimaryCustomer)
+        {
             Role::SecondaryCustomer
         } else {
             Role::PrimaryCustomer
@@ -67,10 +71,18 @@ impl Session {
 
     /// After the primary customer left: the longest-present secondary customer becomes primary.
     pub fn promote_customer_if_needed(&mut self) {
-        if self.participants.iter().any(|p| p.role == Role::PrimaryCustomer) {
+        if self
+            .participants
+            .iter()
+            .any(|p| p.role == Role::PrimaryCustomer)
+        {
             return;
         }
-        if let Some(p) = self.participants.iter_mut().find(|p| p.role == Role::SecondaryCustomer) {
+        if let Some(p) = self
+            .participants
+            .iter_mut()
+            .find(|p| p.role == Role::SecondaryCustomer)
+        {
             p.role = Role::PrimaryCustomer;
         }
     }
@@ -80,7 +92,12 @@ impl Session {
         self.participants
             .iter()
             .filter(|p| p.role != Role::Waiting || viewer.is_csr())
-            .map(|p| ParticipantInfo { id: p.id, name: p.name.clone(), role: p.role, connected: p.conn.is_some() })
+            .map(|p| ParticipantInfo {
+                id: p.id,
+                name: p.name.clone(),
+                role: p.role,
+                connected: p.conn.is_some(),
+            })
             .collect()
     }
 }

@@ -73,7 +73,12 @@ pub struct ReportParticipant {
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates a CSR account.
-    async fn add_agent(&self, name: &DisplayName, password_hash: &str, now: Timestamp) -> Result<AgentId, StoreError>;
+    async fn add_agent(
+        &self,
+        name: &DisplayName,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<AgentId, StoreError>;
     /// Looks an account up by name (case-insensitive).
     async fn find_agent(&self, name: &str) -> Result<Option<AgentRecord>, StoreError>;
     /// Every account, by name.

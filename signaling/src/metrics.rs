@@ -1,0 +1,92 @@
+//! Prometheus metrics, served as text at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Why a message was rejected: an error code's wire name, or a close reason.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabel {
+    pub reason: &'static str,
+}
+
+/// The server's metrics. Cheap to update from any task (atomics).
+pub struct Metrics {
+    registry: Registry,
+    pub live_sessions: Gauge,
+    pub live_participants: Gauge,
+    pub connections: Gauge,
+    pub sessions_created: Counter,
+    pub messages_relayed: Counter,
+    pub messages_rejected: Family<RejectLabel, Counter>,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("tandem");
+        let m = Self {
+            live_sessions: Gauge::default(),
+            live_participants: Gauge::default(),
+            connections: Gauge::default(),
+            sessions_created: Counter::default(),
+            messages_relayed: Counter::default(),
+            messages_rejected: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "live_sessions",
+            "Sessions in progress",
+            m.live_sessions.clone(),
+        );
+        registry.register(
+            "live_participants",
+            "Participants in live sessions, lobby included",
+            m.live_participants.clone(),
+        );
+        registry.register(
+            "websocket_connections",
+            "Open WebSocket connections",
+            m.connections.clone(),
+        );
+        registry.register(
+            "sessions_created",
+            "Sessions created",
+            m.sessions_created.clone(),
+        );
+        registry.register(
+            "messages_relayed",
+            "Offers, answers and candidates relayed",
+            m.messages_relayed.clone(),
+        );
+        registry.register(
+            "messages_rejected",
+            "Messages rejected, by reason",
+            m.messages_rejected.clone(),
+        );
+        Self { registry, ..m }
+    }
+
+    /// Counts one rejected message.
+    pub fn reject(&self, reason: &'static str) {
+        self.messages_rejected
+            .get_or_create(&RejectLabel { reason })
+            .inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("encoding to a String cannot fail");
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,173 @@
+//! Assembles and runs the server: store, hub, report writer, HTTP(S), and the
+//! orderly shutdown (clients told, sessions ended with a reason, reports flushed).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rand::SeedableRng as _;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::auth::TokenIssuer;
+use crate::config::{Config, parse_hex_key};
+use crate::core::{CoreConfig, Registry, ReportEvent};
+use crate::http::{AppState, router};
+use crate::hub::{self, HubMsg};
+use crate::metrics::Metrics;
+use crate::store::{self, Store};
+
+/// A started server.
+pub struct RunningServer {
+    /// The address it listens on (port 0 in the config becomes the real port here).
+    pub addr: SocketAddr,
+    /// Its public URL (`http://127.0.0.1:PORT` by default).
+    pub url: String,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Shuts down in order and waits until reports are flushed.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.context("server task panicked")?
+    }
+
+    /// Runs until `signal` resolves, then shuts down.
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        signal.await;
+        tracing::info!("shutting down: ending sessions and flushing reports");
+        self.shutdown().await
+    }
+}
+
+/// Opens storage, binds the listener and starts serving.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    config.validate()?;
+    // One process-wide crypto provider for rustls: ring (see ../shared/SETUP.md).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = store::open(&config.database_url())
+        .await
+        .context("opening the database")?;
+    let interrupted = store.close_interrupted(hub::now()).await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "closed reports of sessions left open by an earlier crash"
+        );
+    }
+
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("binding {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let url = config.public_url(addr);
+
+    let key = match &config.auth.token_secret {
+        Some(hex) => parse_hex_key(hex).context("auth.token_secret")?,
+        None => rand::random(),
+    };
+    let tokens = TokenIssuer::new(key, Duration::from_secs(config.auth.token_ttl_secs));
+    let metrics = Arc::new(Metrics::new());
+    let core_config = CoreConfig {
+        grace: config.grace(),
+        max_participants: config.session.max_participants,
+        public_url: url.clone(),
+        ice_servers: config.ice_servers.clone(),
+    };
+    let registry = Registry::new(core_config, rand::rngs::StdRng::from_os_rng());
+
+    let (report_tx, report_rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_reports(report_rx, store.clone()));
+    let (hub_tx, hub_rx) = mpsc::channel(4096);
+    let hub_task = tokio::spawn(hub::run(registry, hub_rx, report_tx, metrics.clone()));
+
+    let tls = crate::tls::server_config(&config, &url).await?;
+    let state = AppState::new(hub_tx.clone(), tokens, store.clone(), metrics, config, &url);
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    let serve = {
+        let handle = handle.clone();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(%addr, %url, "serving {scheme}");
+        async move {
+            match tls {
+                Some(tls) => {
+                    axum_server::from_tcp_rustls(listener, tls)?
+                        .handle(handle)
+                        .serve(app)
+                        .await
+                }
+                None => {
+                    axum_server::from_tcp(listener)?
+                        .handle(handle)
+                        .serve(app)
+                        .await
+                }
+            }
+        }
+    };
+    let serve_task = tokio::spawn(serve);
+
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = stopped.await;
+        // 1. Stop accepting; 2. end sessions and close sockets; 3. flush reports.
+        handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        let _ = hub_tx.send(HubMsg::Shutdown).await;
+        drop(hub_tx);
+        hub_task.await.context("hub panicked")?;
+        state.connections.close();
+        if tokio::time::timeout(Duration::from_secs(5), state.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close within 5 s");
+        }
+        drop(state);
+        writer.await.context("report writer panicked")?;
+        store.close().await;
+        serve_task
+            .await
+            .context("HTTP server panicked")?
+            .context("HTTP server failed")?;
+        tracing::info!("shut down cleanly");
+        Ok(())
+    });
+    Ok(RunningServer {
+        addr,
+        url,
+        stop,
+        task,
+    })
+}
+
+/// Applies report events in batches until the hub is gone and the queue is empty.
+async fn write_reports(mut rx: mpsc::UnboundedReceiver<ReportEvent>, store: Arc<dyn Store>) {
+    let mut batch = Vec::with_capacity(512);
+    while rx.recv_many(&mut batch, 512).await > 0 {
+        let mut delay = Duration::from_millis(50);
+        // Retry a failing batch a few times (a busy or briefly unavailable database) before giving up on it.
+        for attempt in 1..=5 {
+            match store.apply(&batch).await {
+                Ok(()) => break,
+                Err(e) if attempt < 5 => {
+                    tracing::warn!(error = %e, attempt, "writing reports failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, lost = batch.len(), "writing reports failed; events dropped")
+                }
+            }
+        }
+        batch.clear();
+    }
+}
