@@ -41,17 +41,9 @@ impl TokenIssuer {
     /// A token for `agent`, valid from `now` for the configured lifetime, and its expiry.
     pub fn issue(&self, agent: &Agent, now: Timestamp) -> (String, Timestamp) {
         let expires = now.after(self.ttl);
-        let payload = format!(
-            "1\n{}\n{}\n{}",
-            agent.id.0,
-            expires.unix_millis(),
-            agent.name.as_str()
-        );
+        let payload = format!("1\n{}\n{}\n{}", agent.id.0, expires.unix_millis(), agent.name.as_str());
         let mac = self.mac(payload.as_bytes());
-        (
-            format!("{}.{}", B64.encode(payload), B64.encode(mac)),
-            expires,
-        )
+        (format!("{}.{}", B64.encode(payload), B64.encode(mac)), expires)
     }
 
     /// The agent a token stands for, if it is authentic and not expired at `now`.
@@ -61,9 +53,7 @@ impl TokenIssuer {
         let mac = B64.decode(mac_b64).map_err(|_| TokenError::Malformed)?;
         let mut check = self.hmac();
         check.update(&payload);
-        check
-            .verify_slice(&mac)
-            .map_err(|_| TokenError::BadSignature)?;
+        check.verify_slice(&mac).map_err(|_| TokenError::BadSignature)?;
         // Authentic from here on: we wrote this payload.
         let text = String::from_utf8(payload).map_err(|_| TokenError::Malformed)?;
         let mut parts = text.splitn(4, '\n');
@@ -78,10 +68,7 @@ impl TokenIssuer {
             return Err(TokenError::Expired);
         }
         let name = DisplayName::parse(name).map_err(|_| TokenError::Malformed)?;
-        Ok(Agent {
-            id: AgentId(id),
-            name,
-        })
+        Ok(Agent { id: AgentId(id), name })
     }
 
     fn hmac(&self) -> Hmac<Sha256> {
@@ -103,19 +90,14 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
     let mut salt_bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut salt_bytes);
     let salt = SaltString::encode_b64(&salt_bytes)?;
-    Ok(argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
+    Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
 }
 
 /// Whether `password` matches the PHC `hash`. A malformed hash never matches.
 pub fn verify_password(hash: &str, password: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
-    PasswordHash::new(hash).is_ok_and(|h| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+    PasswordHash::new(hash)
+        .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
 #[cfg(test)]
@@ -129,10 +111,7 @@ mod tests {
     }
 
     fn carla() -> Agent {
-        Agent {
-            id: AgentId(3),
-            name: DisplayName::parse("Carla Ö").unwrap(),
-        }
+        Agent { id: AgentId(3), name: DisplayName::parse("Carla Ö").unwrap() }
     }
 
     #[test]
@@ -140,10 +119,7 @@ mod tests {
         let t0 = Timestamp::from_unix_millis(1_000_000);
         let (token, exp) = issuer().issue(&carla(), t0);
         assert_eq!(exp, t0.after(Duration::from_secs(60)));
-        assert!(
-            tandem_wire::AuthToken::parse(token.clone()).is_ok(),
-            "fits the wire type"
-        );
+        assert!(tandem_wire::AuthToken::parse(token.clone()).is_ok(), "fits the wire type");
         assert_eq!(issuer().verify(&token, t0), Ok(carla()));
         assert_eq!(issuer().verify(&token, exp), Err(TokenError::Expired));
     }

@@ -95,15 +95,9 @@ pub enum LogFormat {
 #[non_exhaustive]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
     #[error("{0}")]
     Invalid(String),
 }
@@ -129,10 +123,7 @@ impl Default for Config {
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self {
-            grace_secs: 60,
-            max_participants: 16,
-        }
+        Self { grace_secs: 60, max_participants: 16 }
     }
 }
 
@@ -151,24 +142,16 @@ impl Default for LimitsConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self {
-            token_ttl_secs: 3600,
-            token_secret: None,
-        }
+        Self { token_ttl_secs: 3600, token_secret: None }
     }
 }
 
 impl Config {
     /// Reads a TOML file (every key optional).
     pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.into(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.into(),
-            source: Box::new(e),
-        })
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), source: Box::new(e) })
     }
 
     /// Checks what cannot be checked by types alone.
@@ -180,9 +163,7 @@ impl Config {
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return bad(format!(
-                "public_url {url:?} must start with http:// or https://"
-            ));
+            return bad(format!("public_url {url:?} must start with http:// or https://"));
         }
         for o in &self.allowed_origins {
             if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
@@ -210,14 +191,11 @@ impl Config {
         }
         for s in &self.ice_servers {
             if s.urls.is_empty()
-                || s.urls.iter().any(|u| {
-                    !(u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:"))
-                })
+                || s.urls
+                    .iter()
+                    .any(|u| !(u.starts_with("stun:") || u.starts_with("turn:") || u.starts_with("turns:")))
             {
-                return bad(format!(
-                    "ice server URLs must start with stun:, turn: or turns: ({:?})",
-                    s.urls
-                ));
+                return bad(format!("ice server URLs must start with stun:, turn: or turns: ({:?})", s.urls));
             }
         }
         Ok(())
@@ -232,10 +210,7 @@ impl Config {
     pub fn public_url(&self, bound: SocketAddr) -> String {
         match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_owned(),
-            None => format!(
-                "{}://{bound}",
-                if self.serves_tls() { "https" } else { "http" }
-            ),
+            None => format!("{}://{bound}", if self.serves_tls() { "https" } else { "http" }),
         }
     }
 
@@ -275,10 +250,7 @@ mod tests {
     fn defaults_are_valid_and_local() {
         let c = Config::default();
         c.validate().unwrap();
-        assert!(
-            !c.serves_tls(),
-            "loopback without a certificate is plain HTTP"
-        );
+        assert!(!c.serves_tls(), "loopback without a certificate is plain HTTP");
         assert_eq!(c.public_url(c.listen), "http://127.0.0.1:8080");
         assert_eq!(c.session.grace_secs, 60);
         assert_eq!(c.limits.joins_per_minute, 30);
@@ -286,12 +258,8 @@ mod tests {
 
     #[test]
     fn toml_overrides_and_rejects_unknown_keys() {
-        let c: Config =
-            toml::from_str("listen = \"0.0.0.0:443\"\n[session]\ngrace_secs = 5\n").unwrap();
-        assert!(
-            c.serves_tls(),
-            "non-loopback gets a self-signed certificate"
-        );
+        let c: Config = toml::from_str("listen = \"0.0.0.0:443\"\n[session]\ngrace_secs = 5\n").unwrap();
+        assert!(c.serves_tls(), "non-loopback gets a self-signed certificate");
         assert_eq!(c.grace(), Duration::from_secs(5));
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
     }

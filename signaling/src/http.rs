@@ -87,17 +87,11 @@ impl AppState {
     /// Counts a join attempt from `ip`; false when over the per-IP limit.
     pub fn allow_join(&self, ip: IpAddr, now: Timestamp) -> bool {
         // A poisoned lock only means another task panicked mid-check; the table is still usable.
-        self.join_limiter
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .check(&ip, now)
+        self.join_limiter.lock().unwrap_or_else(|p| p.into_inner()).check(&ip, now)
     }
 
     fn allow_signin(&self, ip: IpAddr, now: Timestamp) -> bool {
-        self.signin_limiter
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .check(&ip, now)
+        self.signin_limiter.lock().unwrap_or_else(|p| p.into_inner()).check(&ip, now)
     }
 }
 
@@ -164,24 +158,13 @@ fn origin_allowed(headers: &HeaderMap, state: &AppState) -> bool {
     };
     let origin = origin.to_ascii_lowercase();
     if origin == state.public_origin
-        || state
-            .config
-            .allowed_origins
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case(&origin))
+        || state.config.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(&origin))
     {
         return true;
     }
     // Same-origin: the page came from the host the browser is talking to now.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_ascii_lowercase);
-    let scheme = if state.config.serves_tls() {
-        "https"
-    } else {
-        "http"
-    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_ascii_lowercase);
+    let scheme = if state.config.serves_tls() { "https" } else { "http" };
     host.is_some_and(|h| origin == format!("{scheme}://{h}"))
 }
 
@@ -189,9 +172,7 @@ fn origin_allowed(headers: &HeaderMap, state: &AppState) -> bool {
 fn origin_of(url: &str) -> String {
     let url = url.to_ascii_lowercase();
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let end = url[after_scheme..]
-        .find('/')
-        .map_or(url.len(), |i| after_scheme + i);
+    let end = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
     url[..end].to_owned()
 }
 
@@ -230,34 +211,23 @@ async fn signin(
         }
     };
     // Verify against a fixed dummy hash when the name is unknown, so timing does not tell which names exist.
-    let hash = record
-        .as_ref()
-        .map_or_else(|| DUMMY_HASH.to_owned(), |r| r.password_hash.clone());
+    let hash = record.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |r| r.password_hash.clone());
     let password = body.password;
     let Ok(_permit) = state.password_checks.acquire().await else {
         return api_error(StatusCode::SERVICE_UNAVAILABLE, "busy", "Shutting down.");
     };
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
-        .await
-        .unwrap_or(false);
+    let ok =
+        tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password)).await.unwrap_or(false);
     let agent = match (ok, record) {
         (true, Some(r)) => match DisplayName::parse(r.name) {
             Ok(name) => Agent { id: r.id, name },
             Err(_) => {
-                return api_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Stored name is invalid.",
-                );
+                return api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Stored name is invalid.");
             }
         },
         _ => {
             state.metrics.reject("bad_credentials");
-            return api_error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Wrong name or password.",
-            );
+            return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "Wrong name or password.");
         }
     };
     let (token, expires) = state.tokens.issue(&agent, now);
@@ -270,7 +240,8 @@ async fn signin(
 }
 
 /// An argon2id hash of a random password nobody knows.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qvz4Y2ZDF7vTBH0zTi4HdbNHcgyyOy8pZZgtoUHDD0Y";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qvz4Y2ZDF7vTBH0zTi4HdbNHcgyyOy8pZZgtoUHDD0Y";
 
 /// The signed-in CSR from `Authorization: Bearer <token>`.
 fn bearer(headers: &HeaderMap, state: &AppState) -> Result<Agent, Response> {
@@ -279,18 +250,10 @@ fn bearer(headers: &HeaderMap, state: &AppState) -> Result<Agent, Response> {
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
         .ok_or_else(|| {
-            api_error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Sign in first (Authorization: Bearer).",
-            )
+            api_error(StatusCode::UNAUTHORIZED, "unauthorized", "Sign in first (Authorization: Bearer).")
         })?;
     state.tokens.verify(token.trim(), hub::now()).map_err(|_| {
-        api_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Sign in again: the token is invalid or expired.",
-        )
+        api_error(StatusCode::UNAUTHORIZED, "unauthorized", "Sign in again: the token is invalid or expired.")
     })
 }
 
@@ -316,28 +279,16 @@ async fn list_reports(
     }
 }
 
-async fn get_report(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
+async fn get_report(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = bearer(&headers, &state) {
         return r;
     }
     let Ok(id) = id.parse::<SessionId>() else {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "A session id is 32 lowercase hex digits.",
-        );
+        return api_error(StatusCode::BAD_REQUEST, "bad_request", "A session id is 32 lowercase hex digits.");
     };
     match state.store.report(id).await {
         Ok(Some(r)) => Json(r).into_response(),
-        Ok(None) => api_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "No report for this session.",
-        ),
+        Ok(None) => api_error(StatusCode::NOT_FOUND, "not_found", "No report for this session."),
         Err(e) => {
             tracing::error!(error = %e, "reading a report failed");
             api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Try again.")
@@ -357,10 +308,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         state.metrics.render(),
     )
         .into_response()
@@ -372,10 +320,7 @@ mod tests {
 
     #[test]
     fn origin_of_strips_path() {
-        assert_eq!(
-            origin_of("https://Support.Example.com/app/"),
-            "https://support.example.com"
-        );
+        assert_eq!(origin_of("https://Support.Example.com/app/"), "https://support.example.com");
         assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
     }
 

@@ -22,10 +22,7 @@ pub const CONN_QUEUE: usize = 64;
 #[derive(Debug)]
 pub enum HubMsg {
     /// A new connection and where to send its messages.
-    Connected {
-        conn: ConnId,
-        tx: mpsc::Sender<ConnCommand>,
-    },
+    Connected { conn: ConnId, tx: mpsc::Sender<ConnCommand> },
     /// An input for the session core.
     Core(Input),
     /// End every session, close every connection, then stop.
@@ -43,9 +40,7 @@ pub enum ConnCommand {
 
 /// The current wall-clock time as the core wants it.
 pub fn now() -> Timestamp {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
     Timestamp::from_unix_millis(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
@@ -144,10 +139,7 @@ fn send(
 ) {
     let Some(tx) = conns.get(&conn) else { return };
     if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(cmd) {
-        tracing::warn!(
-            ?conn,
-            "connection's queue is full: dropping the slow client"
-        );
+        tracing::warn!(?conn, "connection's queue is full: dropping the slow client");
         metrics.reject("slow_consumer");
         // The task notices its queue closed and ends; its Disconnected starts the grace period.
         conns.remove(&conn);
@@ -155,10 +147,6 @@ fn send(
 }
 
 fn update_gauges(registry: &Registry, metrics: &Metrics) {
-    metrics
-        .live_sessions
-        .set(i64::try_from(registry.session_count()).unwrap_or(i64::MAX));
-    metrics
-        .live_participants
-        .set(i64::try_from(registry.participant_count()).unwrap_or(i64::MAX));
+    metrics.live_sessions.set(i64::try_from(registry.session_count()).unwrap_or(i64::MAX));
+    metrics.live_participants.set(i64::try_from(registry.participant_count()).unwrap_or(i64::MAX));
 }

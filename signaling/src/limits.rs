@@ -19,12 +19,7 @@ impl TokenBucket {
     /// A full bucket at `now`.
     pub fn new(per_sec: f64, burst: u32, now: Timestamp) -> Self {
         let burst = f64::from(burst.max(1));
-        Self {
-            per_sec,
-            burst,
-            tokens: burst,
-            last: now,
-        }
+        Self { per_sec, burst, tokens: burst, last: now }
     }
 
     /// Takes one token if there is one.
@@ -60,10 +55,7 @@ pub struct KeyedLimiter<K> {
 impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// Allows `per_minute` attempts a minute per key, all of them at once if need be.
     pub fn per_minute(per_minute: u32) -> Self {
-        Self {
-            per_minute,
-            buckets: HashMap::new(),
-        }
+        Self { per_minute, buckets: HashMap::new() }
     }
 
     /// Counts an attempt by `key`; false when over the limit.
@@ -94,9 +86,7 @@ mod tests {
         assert!(!b.try_take(t0.after(Duration::from_millis(50))));
         assert!(b.try_take(t0.after(Duration::from_millis(100))));
         assert_eq!(
-            (0..20)
-                .filter(|_| b.try_take(t0.after(Duration::from_secs(10))))
-                .count(),
+            (0..20).filter(|_| b.try_take(t0.after(Duration::from_secs(10)))).count(),
             5,
             "never above burst"
         );
@@ -109,10 +99,7 @@ mod tests {
         assert_eq!((0..40).filter(|_| l.check(&"a", t0)).count(), 30);
         assert!(l.check(&"b", t0), "another key is not affected");
         assert!(!l.check(&"a", t0.after(Duration::from_secs(1))));
-        assert!(
-            l.check(&"a", t0.after(Duration::from_secs(2))),
-            "one attempt back every 2 s"
-        );
+        assert!(l.check(&"a", t0.after(Duration::from_secs(2))), "one attempt back every 2 s");
     }
 
     #[test]

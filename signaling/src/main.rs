@@ -49,11 +49,7 @@ struct ServeArgs {
     #[arg(long, env = "TANDEM_PUBLIC_URL")]
     public_url: Option<String>,
     /// A browser origin allowed to open the WebSocket (repeat, or comma-separate in the variable).
-    #[arg(
-        long = "allowed-origin",
-        env = "TANDEM_ALLOWED_ORIGINS",
-        value_delimiter = ','
-    )]
+    #[arg(long = "allowed-origin", env = "TANDEM_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
     /// PEM certificate chain for HTTPS.
     #[arg(long, env = "TANDEM_TLS_CERT")]
@@ -146,9 +142,7 @@ fn apply_serve_args(config: &mut Config, a: ServeArgs) {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -192,20 +186,11 @@ fn raise_fd_limit() {
 async fn agent(config: Config, cmd: AgentCommand) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    let store = store::open(&config.database_url())
-        .await
-        .context("opening the database")?;
+    let store = store::open(&config.database_url()).await.context("opening the database")?;
     let result = match cmd {
-        AgentCommand::Add {
-            name,
-            password_stdin,
-        } => {
+        AgentCommand::Add { name, password_stdin } => {
             let name = DisplayName::parse(name).map_err(|e| anyhow::anyhow!("agent name: {e}"))?;
-            let password = if password_stdin {
-                read_stdin_line()?
-            } else {
-                prompt_password()?
-            };
+            let password = if password_stdin { read_stdin_line()? } else { prompt_password()? };
             if password.chars().count() < 8 {
                 bail!("the password must have at least 8 characters");
             }
@@ -229,10 +214,7 @@ async fn agent(config: Config, cmd: AgentCommand) -> anyhow::Result<()> {
 
 fn read_stdin_line() -> anyhow::Result<String> {
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password from stdin")?;
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 

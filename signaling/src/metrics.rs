@@ -35,44 +35,26 @@ impl Metrics {
             messages_rejected: Family::default(),
             registry: Registry::default(),
         };
-        registry.register(
-            "live_sessions",
-            "Sessions in progress",
-            m.live_sessions.clone(),
-        );
+        registry.register("live_sessions", "Sessions in progress", m.live_sessions.clone());
         registry.register(
             "live_participants",
             "Participants in live sessions, lobby included",
             m.live_participants.clone(),
         );
-        registry.register(
-            "websocket_connections",
-            "Open WebSocket connections",
-            m.connections.clone(),
-        );
-        registry.register(
-            "sessions_created",
-            "Sessions created",
-            m.sessions_created.clone(),
-        );
+        registry.register("websocket_connections", "Open WebSocket connections", m.connections.clone());
+        registry.register("sessions_created", "Sessions created", m.sessions_created.clone());
         registry.register(
             "messages_relayed",
             "Offers, answers and candidates relayed",
             m.messages_relayed.clone(),
         );
-        registry.register(
-            "messages_rejected",
-            "Messages rejected, by reason",
-            m.messages_rejected.clone(),
-        );
+        registry.register("messages_rejected", "Messages rejected, by reason", m.messages_rejected.clone());
         Self { registry, ..m }
     }
 
     /// Counts one rejected message.
     pub fn reject(&self, reason: &'static str) {
-        self.messages_rejected
-            .get_or_create(&RejectLabel { reason })
-            .inc();
+        self.messages_rejected.get_or_create(&RejectLabel { reason }).inc();
     }
 
     /// The Prometheus text exposition.

@@ -36,10 +36,7 @@ impl RunningServer {
     }
 
     /// Runs until `signal` resolves, then shuts down.
-    pub async fn run_until(
-        self,
-        signal: impl std::future::Future<Output = ()>,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
         signal.await;
         tracing::info!("shutting down: ending sessions and flushing reports");
         self.shutdown().await
@@ -53,19 +50,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    let store = store::open(&config.database_url())
-        .await
-        .context("opening the database")?;
+    let store = store::open(&config.database_url()).await.context("opening the database")?;
     let interrupted = store.close_interrupted(hub::now()).await?;
     if interrupted > 0 {
-        tracing::warn!(
-            interrupted,
-            "closed reports of sessions left open by an earlier crash"
-        );
+        tracing::warn!(interrupted, "closed reports of sessions left open by an earlier crash");
     }
 
-    let listener = std::net::TcpListener::bind(config.listen)
-        .with_context(|| format!("binding {}", config.listen))?;
+    let listener =
+        std::net::TcpListener::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let url = config.public_url(addr);
@@ -99,18 +91,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         tracing::info!(%addr, %url, "serving {scheme}");
         async move {
             match tls {
-                Some(tls) => {
-                    axum_server::from_tcp_rustls(listener, tls)?
-                        .handle(handle)
-                        .serve(app)
-                        .await
-                }
-                None => {
-                    axum_server::from_tcp(listener)?
-                        .handle(handle)
-                        .serve(app)
-                        .await
-                }
+                Some(tls) => axum_server::from_tcp_rustls(listener, tls)?.handle(handle).serve(app).await,
+                None => axum_server::from_tcp(listener)?.handle(handle).serve(app).await,
             }
         }
     };
@@ -125,28 +107,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         drop(hub_tx);
         hub_task.await.context("hub panicked")?;
         state.connections.close();
-        if tokio::time::timeout(Duration::from_secs(5), state.connections.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(Duration::from_secs(5), state.connections.wait()).await.is_err() {
             tracing::warn!("some connections did not close within 5 s");
         }
         drop(state);
         writer.await.context("report writer panicked")?;
         store.close().await;
-        serve_task
-            .await
-            .context("HTTP server panicked")?
-            .context("HTTP server failed")?;
+        serve_task.await.context("HTTP server panicked")?.context("HTTP server failed")?;
         tracing::info!("shut down cleanly");
         Ok(())
     });
-    Ok(RunningServer {
-        addr,
-        url,
-        stop,
-        task,
-    })
+    Ok(RunningServer { addr, url, stop, task })
 }
 
 /// Applies report events in batches until the hub is gone and the queue is empty.

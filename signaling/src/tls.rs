@@ -9,20 +9,11 @@ use axum_server::tls_rustls::RustlsConfig;
 use crate::config::Config;
 
 /// The rustls configuration to serve with, or `None` for plain HTTP (loopback without a certificate).
-pub async fn server_config(
-    config: &Config,
-    public_url: &str,
-) -> anyhow::Result<Option<RustlsConfig>> {
+pub async fn server_config(config: &Config, public_url: &str) -> anyhow::Result<Option<RustlsConfig>> {
     if let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) {
-        let rc = RustlsConfig::from_pem_file(cert, key)
-            .await
-            .with_context(|| {
-                format!(
-                    "loading TLS certificate {} and key {}",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
+        let rc = RustlsConfig::from_pem_file(cert, key).await.with_context(|| {
+            format!("loading TLS certificate {} and key {}", cert.display(), key.display())
+        })?;
         return Ok(Some(rc));
     }
     if !config.serves_tls() {
@@ -34,43 +25,28 @@ pub async fn server_config(
          Set tls.cert and tls.key for production.",
         cert
     );
-    let rc = RustlsConfig::from_pem_file(&cert, &key)
-        .await
-        .context("loading the self-signed certificate")?;
+    let rc = RustlsConfig::from_pem_file(&cert, &key).await.context("loading the self-signed certificate")?;
     Ok(Some(rc))
 }
 
 /// Reuses `self-signed-cert.pem` / `self-signed-key.pem` from the data dir, or makes them.
-fn self_signed(
-    data_dir: &Path,
-    public_url: &str,
-    config: &Config,
-) -> anyhow::Result<(String, String)> {
+fn self_signed(data_dir: &Path, public_url: &str, config: &Config) -> anyhow::Result<(String, String)> {
     let cert_path = data_dir.join("self-signed-cert.pem");
     let key_path = data_dir.join("self-signed-key.pem");
     if !(cert_path.exists() && key_path.exists()) {
-        let host = public_url
-            .split("://")
-            .nth(1)
-            .unwrap_or("")
-            .split(['/', ':'])
-            .next()
-            .unwrap_or("")
-            .to_owned();
+        let host =
+            public_url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("").to_owned();
         let mut names = vec!["localhost".to_owned(), config.listen.ip().to_string()];
         if !host.is_empty() && !names.contains(&host) {
             names.push(host);
         }
-        let cert = rcgen::generate_simple_self_signed(names)
-            .context("generating a self-signed certificate")?;
+        let cert =
+            rcgen::generate_simple_self_signed(names).context("generating a self-signed certificate")?;
         std::fs::write(&cert_path, cert.cert.pem())
             .with_context(|| format!("writing {}", cert_path.display()))?;
         write_private(&key_path, &cert.key_pair.serialize_pem())?;
     }
-    Ok((
-        cert_path.display().to_string(),
-        key_path.display().to_string(),
-    ))
+    Ok((cert_path.display().to_string(), key_path.display().to_string()))
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -81,9 +57,7 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     opts.mode(0o600);
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    let mut f = opts.open(path).with_context(|| format!("writing {}", path.display()))?;
     f.write_all(text.as_bytes())?;
     Ok(())
 }

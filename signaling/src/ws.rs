@@ -26,21 +26,12 @@ enum Stop {
 pub async fn run(mut socket: WebSocket, ip: IpAddr, state: AppState) {
     let conn = ConnId(state.next_conn_id());
     let (tx, mut rx) = mpsc::channel(CONN_QUEUE);
-    if state
-        .hub
-        .send(HubMsg::Connected { conn, tx })
-        .await
-        .is_err()
-    {
+    if state.hub.send(HubMsg::Connected { conn, tx }).await.is_err() {
         return; // shutting down
     }
     state.metrics.connections.inc();
     let limits = &state.config.limits;
-    let mut bucket = TokenBucket::new(
-        f64::from(limits.messages_per_sec),
-        limits.message_burst,
-        hub::now(),
-    );
+    let mut bucket = TokenBucket::new(f64::from(limits.messages_per_sec), limits.message_burst, hub::now());
     let mut strikes = 0u32;
     let keepalive = state.config.keepalive();
     let mut ticker = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
@@ -108,21 +99,11 @@ pub async fn run(mut socket: WebSocket, ip: IpAddr, state: AppState) {
         }
     }
     if let Some(Stop::Close(code, reason)) = stop {
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
+        let frame = CloseFrame { code, reason: reason.into() };
         // Best effort: the peer may already be gone.
-        let _ = tokio::time::timeout(
-            Duration::from_secs(2),
-            socket.send(Message::Close(Some(frame))),
-        )
-        .await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(Message::Close(Some(frame)))).await;
     }
-    let _ = state
-        .hub
-        .send(HubMsg::Core(Input::Disconnected { conn }))
-        .await;
+    let _ = state.hub.send(HubMsg::Core(Input::Disconnected { conn })).await;
     state.metrics.connections.dec();
 }
 
@@ -154,91 +135,49 @@ async fn on_text(
     let now = hub::now();
     let request = match msg {
         ClientMessage::Ping { nonce } => return send(socket, &ServerMessage::Pong { nonce }).await,
-        ClientMessage::CreateSession {
-            token,
-            session_type,
-            tracking_code,
-        } => match state.tokens.verify(token.as_str(), now) {
-            Ok(agent) => Request::CreateSession {
-                agent,
-                session_type,
-                tracking_code,
-            },
+        ClientMessage::CreateSession { token, session_type, tracking_code } => {
+            match state.tokens.verify(token.as_str(), now) {
+                Ok(agent) => Request::CreateSession { agent, session_type, tracking_code },
+                Err(_) => return send(socket, &refuse(ErrorCode::Unauthorized)).await,
+            }
+        }
+        ClientMessage::Assist { token, session_number } => match state.tokens.verify(token.as_str(), now) {
+            Ok(agent) => Request::Assist { agent, session_number },
             Err(_) => return send(socket, &refuse(ErrorCode::Unauthorized)).await,
         },
-        ClientMessage::Assist {
-            token,
-            session_number,
-        } => match state.tokens.verify(token.as_str(), now) {
-            Ok(agent) => Request::Assist {
-                agent,
-                session_number,
-            },
-            Err(_) => return send(socket, &refuse(ErrorCode::Unauthorized)).await,
-        },
-        ClientMessage::Join {
-            session_number,
-            name,
-            invite_token,
-        } => {
+        ClientMessage::Join { session_number, name, invite_token } => {
             if !state.allow_join(ip, now) {
                 return send(socket, &refuse(ErrorCode::JoinRateLimited)).await;
             }
-            Request::Join {
-                session_number,
-                name,
-                invite_token,
-            }
+            Request::Join { session_number, name, invite_token }
         }
         ClientMessage::Resume { resume_token } => Request::Resume { resume_token },
         ClientMessage::Admit { participant_id } => Request::Admit { participant_id },
         ClientMessage::Refuse { participant_id } => Request::Refuse { participant_id },
         ClientMessage::Leave {} => Request::Leave,
         ClientMessage::EndSession {} => Request::EndSession,
-        ClientMessage::Offer { to, sdp } => Request::Relay {
-            to,
-            signal: Signal::Offer { sdp },
-        },
-        ClientMessage::Answer { to, sdp } => Request::Relay {
-            to,
-            signal: Signal::Answer { sdp },
-        },
-        ClientMessage::Candidate { to, ice } => Request::Relay {
-            to,
-            signal: Signal::Candidate { ice },
-        },
+        ClientMessage::Offer { to, sdp } => Request::Relay { to, signal: Signal::Offer { sdp } },
+        ClientMessage::Answer { to, sdp } => Request::Relay { to, signal: Signal::Answer { sdp } },
+        ClientMessage::Candidate { to, ice } => Request::Relay { to, signal: Signal::Candidate { ice } },
     };
     forward(state, conn, request).await
 }
 
 async fn forward(state: &AppState, conn: ConnId, request: Request) -> Result<(), Stop> {
     let msg = HubMsg::Core(Input::Request { conn, request });
-    state
-        .hub
-        .send(msg)
-        .await
-        .map_err(|_| Stop::Close(close_code::GOING_AWAY, "server shutting down"))
+    state.hub.send(msg).await.map_err(|_| Stop::Close(close_code::GOING_AWAY, "server shutting down"))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMessage) -> Result<(), Stop> {
-    socket
-        .send(Message::Text(tandem_wire::encode(msg).into()))
-        .await
-        .map_err(|_| Stop::Gone)
+    socket.send(Message::Text(tandem_wire::encode(msg).into())).await.map_err(|_| Stop::Gone)
 }
 
 /// A read error: over-size frames get 1009, anything else means the socket is gone.
 fn read_error(e: &axum::Error, state: &AppState) -> Stop {
     let text = e.to_string();
-    if text.contains("Space limit exceeded")
-        || text.contains("too long")
-        || text.contains("too big")
-    {
+    if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("too big") {
         state.metrics.reject("message_too_large");
-        Stop::Close(
-            close_code::MESSAGE_TOO_BIG,
-            "message larger than 65536 bytes",
-        )
+        Stop::Close(close_code::MESSAGE_TOO_BIG, "message larger than 65536 bytes")
     } else {
         Stop::Gone
     }

@@ -45,11 +45,7 @@ impl DecodeError {
             }
             detail.truncate(end);
         }
-        Self {
-            code,
-            detail,
-            message_type,
-        }
+        Self { code, detail, message_type }
     }
 }
 
@@ -67,55 +63,30 @@ struct Header {
 /// Decodes one text frame into a message of side `M`.
 pub fn decode<M: Message>(text: &str) -> Result<M, DecodeError> {
     if text.len() > MAX_MESSAGE_BYTES {
-        return Err(DecodeError::new(
-            ErrorCode::BadMessage,
-            "message too large",
-            None,
-        ));
+        return Err(DecodeError::new(ErrorCode::BadMessage, "message too large", None));
     }
-    let header: Header = serde_json::from_str(text).map_err(|e| {
-        DecodeError::new(ErrorCode::BadJson, format!("not a JSON object: {e}"), None)
-    })?;
+    let header: Header = serde_json::from_str(text)
+        .map_err(|e| DecodeError::new(ErrorCode::BadJson, format!("not a JSON object: {e}"), None))?;
     match header.v {
         Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(PROTOCOL_VERSION)) => {}
         Some(_) => {
-            return Err(DecodeError::new(
-                ErrorCode::UnsupportedVersion,
-                "unsupported \"v\"",
-                None,
-            ));
+            return Err(DecodeError::new(ErrorCode::UnsupportedVersion, "unsupported \"v\"", None));
         }
         None => {
-            return Err(DecodeError::new(
-                ErrorCode::UnsupportedVersion,
-                "missing \"v\"",
-                None,
-            ));
+            return Err(DecodeError::new(ErrorCode::UnsupportedVersion, "missing \"v\"", None));
         }
     }
     let kind = match header.kind {
         Some(serde_json::Value::String(s)) => s,
         Some(_) => {
-            return Err(DecodeError::new(
-                ErrorCode::BadMessage,
-                "\"type\" must be a string",
-                None,
-            ));
+            return Err(DecodeError::new(ErrorCode::BadMessage, "\"type\" must be a string", None));
         }
         None => {
-            return Err(DecodeError::new(
-                ErrorCode::BadMessage,
-                "missing \"type\"",
-                None,
-            ));
+            return Err(DecodeError::new(ErrorCode::BadMessage, "missing \"type\"", None));
         }
     };
     let Some(known) = M::TYPES.iter().copied().find(|t| *t == kind) else {
-        return Err(DecodeError::new(
-            ErrorCode::UnknownType,
-            "unknown \"type\"",
-            None,
-        ));
+        return Err(DecodeError::new(ErrorCode::UnknownType, "unknown \"type\"", None));
     };
     serde_json::from_str(text)
         .map_err(|e| DecodeError::new(ErrorCode::BadMessage, e.to_string(), Some(known)))
@@ -131,11 +102,7 @@ pub fn encode<M: Message>(msg: &M) -> String {
     }
     // Serializing these types cannot fail: no maps with non-string keys, no
     // custom serializers that error.
-    serde_json::to_string(&Versioned {
-        v: PROTOCOL_VERSION,
-        msg,
-    })
-    .expect("wire types always serialize")
+    serde_json::to_string(&Versioned { v: PROTOCOL_VERSION, msg }).expect("wire types always serialize")
 }
 
 #[cfg(test)]
@@ -151,14 +118,7 @@ mod tests {
     fn decodes_a_join() {
         let m: ClientMessage =
             decode(r#"{"v":1,"type":"join","session_number":"123 456 789","name":"Ann"}"#).unwrap();
-        let ClientMessage::Join {
-            session_number,
-            name,
-            invite_token,
-        } = m
-        else {
-            panic!("{m:?}")
-        };
+        let ClientMessage::Join { session_number, name, invite_token } = m else { panic!("{m:?}") };
         assert_eq!(session_number, SessionNumber::new(123_456_789).unwrap());
         assert_eq!(name.as_str(), "Ann");
         assert!(invite_token.is_none());
@@ -169,24 +129,12 @@ mod tests {
         assert_eq!(code_of("not json"), ErrorCode::BadJson);
         assert_eq!(code_of("[1,2]"), ErrorCode::BadJson);
         assert_eq!(code_of(r#"{"type":"ping"}"#), ErrorCode::UnsupportedVersion);
-        assert_eq!(
-            code_of(r#"{"v":2,"type":"ping"}"#),
-            ErrorCode::UnsupportedVersion
-        );
-        assert_eq!(
-            code_of(r#"{"v":"1","type":"ping"}"#),
-            ErrorCode::UnsupportedVersion
-        );
-        assert_eq!(
-            code_of(r#"{"v":1,"type":"launch_missiles"}"#),
-            ErrorCode::UnknownType
-        );
+        assert_eq!(code_of(r#"{"v":2,"type":"ping"}"#), ErrorCode::UnsupportedVersion);
+        assert_eq!(code_of(r#"{"v":"1","type":"ping"}"#), ErrorCode::UnsupportedVersion);
+        assert_eq!(code_of(r#"{"v":1,"type":"launch_missiles"}"#), ErrorCode::UnknownType);
         assert_eq!(code_of(r#"{"v":1,"type":7}"#), ErrorCode::BadMessage);
         assert_eq!(code_of(r#"{"v":1}"#), ErrorCode::BadMessage);
-        assert_eq!(
-            code_of(r#"{"v":1,"type":"join","name":"Ann"}"#),
-            ErrorCode::BadMessage
-        );
+        assert_eq!(code_of(r#"{"v":1,"type":"join","name":"Ann"}"#), ErrorCode::BadMessage);
         assert_eq!(
             code_of(r#"{"v":1,"type":"join","session_number":"12","name":"A"}"#),
             ErrorCode::BadMessage
@@ -197,10 +145,7 @@ mod tests {
             "participant ids are parsed"
         );
         // A server-only type is unknown from a client.
-        assert_eq!(
-            code_of(r#"{"v":1,"type":"session_created"}"#),
-            ErrorCode::UnknownType
-        );
+        assert_eq!(code_of(r#"{"v":1,"type":"session_created"}"#), ErrorCode::UnknownType);
     }
 
     #[test]
@@ -224,17 +169,12 @@ mod tests {
             r#"{{"v":1,"type":"candidate","to":"{to}","ice":{{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0","sdpMLineIndex":0}}}}"#
         );
         let m: ClientMessage = decode(&text).unwrap();
-        let ClientMessage::Candidate { to: addressee, ice } = m else {
-            panic!("{m:?}")
-        };
+        let ClientMessage::Candidate { to: addressee, ice } = m else { panic!("{m:?}") };
         assert_eq!(addressee, to);
         let signal = Signal::Candidate { ice };
         let from = ParticipantId::from_raw(2);
         let delivered = encode(&signal.clone().deliver(from));
-        assert!(
-            delivered.contains(r#""from":"0000000000000002""#),
-            "{delivered}"
-        );
+        assert!(delivered.contains(r#""from":"0000000000000002""#), "{delivered}");
         assert!(delivered.contains(r#""sdpMLineIndex":0"#), "{delivered}");
         assert!(matches!(signal, Signal::Candidate { .. }));
     }
@@ -252,16 +192,10 @@ mod tests {
         }
         let roles = [Role::PrimaryCsr, Role::Waiting];
         for r in roles {
-            assert_eq!(
-                serde_json::to_string(&r).unwrap(),
-                format!("\"{}\"", r.as_str())
-            );
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.as_str()));
         }
         for c in ErrorCode::ALL {
-            assert_eq!(
-                serde_json::to_string(c).unwrap(),
-                format!("\"{}\"", c.as_str())
-            );
+            assert_eq!(serde_json::to_string(c).unwrap(), format!("\"{}\"", c.as_str()));
         }
     }
 }

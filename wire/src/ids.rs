@@ -26,11 +26,7 @@ impl SessionNumber {
 
     /// Wraps `n` if it has exactly 9 digits.
     pub fn new(n: u32) -> Result<Self, SessionNumberError> {
-        if (Self::MIN..=Self::MAX).contains(&n) {
-            Ok(Self(n))
-        } else {
-            Err(SessionNumberError)
-        }
+        if (Self::MIN..=Self::MAX).contains(&n) { Ok(Self(n)) } else { Err(SessionNumberError) }
     }
 
     /// The number as an integer.
@@ -47,13 +43,7 @@ impl SessionNumber {
 impl fmt::Display for SessionNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
-        write!(
-            f,
-            "{:03} {:03} {:03}",
-            n / 1_000_000,
-            n / 1_000 % 1_000,
-            n % 1_000
-        )
+        write!(f, "{:03} {:03} {:03}", n / 1_000_000, n / 1_000 % 1_000, n % 1_000)
     }
 }
 
@@ -197,25 +187,12 @@ mod tests {
     fn session_number_display_and_parse() {
         let n = SessionNumber::new(123_456_789).unwrap();
         assert_eq!(n.to_string(), "123 456 789");
-        assert_eq!(
-            SessionNumber::new(100_000_001).unwrap().to_string(),
-            "100 000 001"
-        );
+        assert_eq!(SessionNumber::new(100_000_001).unwrap().to_string(), "100 000 001");
         assert_eq!("123 456 789".parse::<SessionNumber>(), Ok(n));
         assert_eq!("123-456-789".parse::<SessionNumber>(), Ok(n));
         assert_eq!(" 123456789 ".parse::<SessionNumber>(), Ok(n));
-        for bad in [
-            "",
-            "12345678",
-            "1234567890",
-            "023456789",
-            "12345678a",
-            "１２３４５６７８９",
-        ] {
-            assert!(
-                bad.parse::<SessionNumber>().is_err(),
-                "{bad:?} must be refused"
-            );
+        for bad in ["", "12345678", "1234567890", "023456789", "12345678a", "１２３４５６７８９"] {
+            assert!(bad.parse::<SessionNumber>().is_err(), "{bad:?} must be refused");
         }
         assert!(SessionNumber::new(99_999_999).is_err());
         assert!(SessionNumber::new(1_000_000_000).is_err());
@@ -236,17 +213,8 @@ mod tests {
         let p = ParticipantId::from_raw(0xdead_beef);
         assert_eq!(p.to_string(), "00000000deadbeef");
         assert_eq!(p.to_string().parse::<ParticipantId>(), Ok(p));
-        for bad in [
-            "",
-            "DEADBEEF00000000",
-            "00000000deadbeeg",
-            "00000000deadbeef0",
-            "+0000000deadbeef",
-        ] {
-            assert!(
-                bad.parse::<ParticipantId>().is_err(),
-                "{bad:?} must be refused"
-            );
+        for bad in ["", "DEADBEEF00000000", "00000000deadbeeg", "00000000deadbeef0", "+0000000deadbeef"] {
+            assert!(bad.parse::<ParticipantId>().is_err(), "{bad:?} must be refused");
         }
         let s = SessionId::from_raw(u128::MAX);
         assert_eq!(s.to_string().len(), 32);

@@ -27,10 +27,7 @@ pub enum ClientMessage {
         invite_token: Option<InviteToken>,
     },
     /// A signed-in CSR joins a running session as an assistant (SES-6).
-    Assist {
-        token: AuthToken,
-        session_number: SessionNumber,
-    },
+    Assist { token: AuthToken, session_number: SessionNumber },
     /// Take a participant back on a new connection within the grace period.
     Resume { resume_token: ResumeToken },
     /// The primary CSR lets a waiting customer in.
@@ -42,10 +39,7 @@ pub enum ClientMessage {
     /// SDP answer for one other participant of the same session.
     Answer { to: ParticipantId, sdp: Sdp },
     /// A trickled ICE candidate for one other participant of the same session.
-    Candidate {
-        to: ParticipantId,
-        ice: IceCandidate,
-    },
+    Candidate { to: ParticipantId, ice: IceCandidate },
     /// Leave the session (customers, assistants). The primary CSR leaving ends it.
     Leave {},
     /// End the session for everyone; primary CSR only (SES-10).
@@ -183,11 +177,7 @@ pub enum ServerMessage {
         ice_servers: Vec<IceServer>,
     },
     /// Reply to `join` without a valid invite token: wait until the primary CSR admits or refuses.
-    Lobby {
-        session_number: SessionNumber,
-        participant_id: ParticipantId,
-        resume_token: ResumeToken,
-    },
+    Lobby { session_number: SessionNumber, participant_id: ParticipantId, resume_token: ResumeToken },
     /// The participant is in the session: after `join` with an invite token,
     /// after `assist`, or when the primary CSR admits a waiting customer.
     Joined {
@@ -200,12 +190,7 @@ pub enum ServerMessage {
     /// The primary CSR refused a waiting customer. The connection stays open.
     Refused {},
     /// Reply to `resume`: the participant is back, with the same id and role.
-    Resumed {
-        session: SessionInfo,
-        participant_id: ParticipantId,
-        role: Role,
-        ice_servers: Vec<IceServer>,
-    },
+    Resumed { session: SessionInfo, participant_id: ParticipantId, role: Role, ice_servers: Vec<IceServer> },
     /// Everyone in the session, sent to every participant whenever it changes.
     /// CSRs also see customers waiting in the lobby (role `waiting`).
     Participants { participants: Vec<ParticipantInfo> },
@@ -214,10 +199,7 @@ pub enum ServerMessage {
     /// An SDP answer relayed from another participant.
     Answer { from: ParticipantId, sdp: Sdp },
     /// An ICE candidate relayed from another participant.
-    Candidate {
-        from: ParticipantId,
-        ice: IceCandidate,
-    },
+    Candidate { from: ParticipantId, ice: IceCandidate },
     /// The session is over for everyone.
     SessionEnded { reason: EndReason },
     /// Answer to `ping`.
@@ -255,11 +237,7 @@ impl ServerMessage {
 
     /// An error reply with the code's standard message.
     pub fn error(code: ErrorCode, in_reply_to: Option<&str>) -> Self {
-        Self::Error {
-            code,
-            message: code.message().to_owned(),
-            in_reply_to: in_reply_to.map(str::to_owned),
-        }
+        Self::Error { code, message: code.message().to_owned(), in_reply_to: in_reply_to.map(str::to_owned) }
     }
 }
 
@@ -437,15 +415,11 @@ impl ErrorCode {
     pub fn message(self) -> &'static str {
         match self {
             Self::BadJson => "The message is not valid JSON text.",
-            Self::UnsupportedVersion => {
-                "Unsupported protocol version; this server speaks \"v\": 1."
-            }
+            Self::UnsupportedVersion => "Unsupported protocol version; this server speaks \"v\": 1.",
             Self::UnknownType => "Unknown message type.",
             Self::BadMessage => "The message has a missing or invalid field.",
             Self::RateLimited => "Too many messages; this one was dropped.",
-            Self::JoinRateLimited => {
-                "Too many join attempts from your address; try again in a minute."
-            }
+            Self::JoinRateLimited => "Too many join attempts from your address; try again in a minute.",
             Self::Unauthorized => "Sign in again: the token is missing, invalid or expired.",
             Self::SessionUnavailable => "No session with this number and invitation.",
             Self::SessionFull => "The session is full.",
@@ -453,9 +427,7 @@ impl ErrorCode {
             Self::NotInSession => "Join a session first.",
             Self::AlreadyInSession => "This connection is already in a session.",
             Self::UnknownParticipant => "No such participant in your session, or not connected.",
-            Self::ResumeFailed => {
-                "Cannot resume: the token is unknown or the grace period is over."
-            }
+            Self::ResumeFailed => "Cannot resume: the token is unknown or the grace period is over.",
             Self::Internal => "Internal server error; try again.",
         }
     }

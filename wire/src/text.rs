@@ -42,18 +42,12 @@ fn check(s: &str, min: usize, max: usize, charset: Charset) -> Result<(), TextEr
     }
     let ok = match charset {
         Charset::Printable => s.chars().all(|c| !c.is_control()),
-        Charset::Multiline => s
-            .chars()
-            .all(|c| !c.is_control() || matches!(c, '\r' | '\n' | '\t')),
+        Charset::Multiline => s.chars().all(|c| !c.is_control() || matches!(c, '\r' | '\n' | '\t')),
         Charset::Token => s.bytes().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'+' | b'/' | b'=')
         }),
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(TextError::BadCharacter)
-    }
+    if ok { Ok(()) } else { Err(TextError::BadCharacter) }
 }
 
 macro_rules! text_type {
@@ -148,14 +142,8 @@ mod tests {
     fn display_name_bounds() {
         assert_eq!(DisplayName::parse("  Ann  ").unwrap().as_str(), "Ann");
         assert_eq!(DisplayName::parse("   "), Err(TextError::TooShort(1)));
-        assert_eq!(
-            DisplayName::parse("a".repeat(65)),
-            Err(TextError::TooLong(64))
-        );
-        assert!(
-            DisplayName::parse("é".repeat(64)).is_ok(),
-            "limits count characters, not bytes"
-        );
+        assert_eq!(DisplayName::parse("a".repeat(65)), Err(TextError::TooLong(64)));
+        assert!(DisplayName::parse("é".repeat(64)).is_ok(), "limits count characters, not bytes");
         assert_eq!(DisplayName::parse("a\u{0}b"), Err(TextError::BadCharacter));
         assert_eq!(DisplayName::parse("a\nb"), Err(TextError::BadCharacter));
         // Markup is allowed: it is text, and clients render it as text.
@@ -167,10 +155,7 @@ mod tests {
         let t = ResumeToken::parse("abcdefghijklmnopqrstuv").unwrap();
         assert_eq!(format!("{t:?}"), "ResumeToken(<redacted>)");
         assert_eq!(ResumeToken::parse("short"), Err(TextError::TooShort(16)));
-        assert_eq!(
-            ResumeToken::parse("abcdefghijklmnop qrs"),
-            Err(TextError::BadCharacter)
-        );
+        assert_eq!(ResumeToken::parse("abcdefghijklmnop qrs"), Err(TextError::BadCharacter));
     }
 
     #[test]

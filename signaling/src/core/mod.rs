@@ -20,8 +20,8 @@ pub use registry::{CoreConfig, Registry};
 pub use time::Timestamp;
 
 use tandem_wire::{
-    DisplayName, EndReason, InviteToken, Label, ParticipantId, ResumeToken, Role, ServerMessage,
-    SessionId, SessionNumber, Signal,
+    DisplayName, EndReason, InviteToken, Label, ParticipantId, ResumeToken, Role, ServerMessage, SessionId,
+    SessionNumber, Signal,
 };
 
 /// One WebSocket connection, numbered by the shell.
@@ -54,33 +54,13 @@ pub enum Input {
 /// A client request in the form the core acts on: tokens already verified.
 #[derive(Debug, Clone)]
 pub enum Request {
-    CreateSession {
-        agent: Agent,
-        session_type: Option<Label>,
-        tracking_code: Option<Label>,
-    },
-    Join {
-        session_number: SessionNumber,
-        name: DisplayName,
-        invite_token: Option<InviteToken>,
-    },
-    Assist {
-        agent: Agent,
-        session_number: SessionNumber,
-    },
-    Resume {
-        resume_token: ResumeToken,
-    },
-    Admit {
-        participant_id: ParticipantId,
-    },
-    Refuse {
-        participant_id: ParticipantId,
-    },
-    Relay {
-        to: ParticipantId,
-        signal: Signal,
-    },
+    CreateSession { agent: Agent, session_type: Option<Label>, tracking_code: Option<Label> },
+    Join { session_number: SessionNumber, name: DisplayName, invite_token: Option<InviteToken> },
+    Assist { agent: Agent, session_number: SessionNumber },
+    Resume { resume_token: ResumeToken },
+    Admit { participant_id: ParticipantId },
+    Refuse { participant_id: ParticipantId },
+    Relay { to: ParticipantId, signal: Signal },
     Leave,
     EndSession,
 }

@@ -8,8 +8,8 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, RngCore as _};
 use subtle::ConstantTimeEq as _;
 use tandem_wire::{
-    DisplayName, EndReason, ErrorCode, IceServer, InviteToken, Label, ParticipantId, ResumeToken,
-    Role, ServerMessage, SessionId, SessionNumber, Signal,
+    DisplayName, EndReason, ErrorCode, IceServer, InviteToken, Label, ParticipantId, ResumeToken, Role,
+    ServerMessage, SessionId, SessionNumber, Signal,
 };
 
 use super::session::{Participant, Session};
@@ -78,10 +78,7 @@ impl Registry {
             Input::Request { conn, request } => {
                 let kind = request.type_name();
                 if let Err(code) = self.request(conn, request, now, &mut out) {
-                    out.push(Output::Send {
-                        conn,
-                        msg: ServerMessage::error(code, Some(kind)),
-                    });
+                    out.push(Output::Send { conn, msg: ServerMessage::error(code, Some(kind)) });
                 }
             }
             Input::Disconnected { conn } => self.disconnected(conn, now, &mut out),
@@ -111,17 +108,14 @@ impl Registry {
             let Some(&number) = self.by_participant.get(&pid) else {
                 continue;
             };
-            let is_primary = self
-                .sessions
-                .get(&number)
-                .and_then(|s| s.get(pid))
-                .map(|p| p.role)
-                == Some(Role::PrimaryCsr);
-            if is_primary {
+            let Some(role) = self.sessions.get(&number).and_then(|s| s.get(pid)).map(|p| p.role) else {
+                continue;
+            };
+            if role == Role::PrimaryCsr {
                 self.end_session(number, EndReason::PrimaryCsrTimedOut, now, &mut out);
             } else {
                 self.remove_participant(number, pid, LeaveReason::TimedOut, now, &mut out);
-                self.broadcast_participants(number, &mut out);
+                self.broadcast_change_of(number, role, &mut out);
             }
         }
         out
@@ -145,20 +139,13 @@ impl Registry {
         out: &mut Outputs,
     ) -> Result<(), ErrorCode> {
         match request {
-            Request::CreateSession {
-                agent,
-                session_type,
-                tracking_code,
-            } => self.create_session(conn, agent, session_type, tracking_code, now, out),
-            Request::Join {
-                session_number,
-                name,
-                invite_token,
-            } => self.join(conn, session_number, name, invite_token, now, out),
-            Request::Assist {
-                agent,
-                session_number,
-            } => self.assist(conn, agent, session_number, now, out),
+            Request::CreateSession { agent, session_type, tracking_code } => {
+                self.create_session(conn, agent, session_type, tracking_code, now, out)
+            }
+            Request::Join { session_number, name, invite_token } => {
+                self.join(conn, session_number, name, invite_token, now, out)
+            }
+            Request::Assist { agent, session_number } => self.assist(conn, agent, session_number, now, out),
             Request::Resume { resume_token } => self.resume(conn, &resume_token, out),
             Request::Admit { participant_id } => self.admit(conn, participant_id, now, out),
             Request::Refuse { participant_id } => self.refuse(conn, participant_id, out),
@@ -204,15 +191,8 @@ impl Registry {
             at: now,
         }));
         self.sessions.insert(number, session);
-        let (pid, resume_token) = self.add_participant(
-            number,
-            conn,
-            agent.name,
-            Role::PrimaryCsr,
-            Some(agent.id),
-            now,
-            out,
-        );
+        let (pid, resume_token) =
+            self.add_participant(number, conn, agent.name, Role::PrimaryCsr, Some(agent.id), now, out);
         let session = &self.sessions[&number];
         let invite_link = format!(
             "{}/join/{}#invite={}",
@@ -245,17 +225,10 @@ impl Registry {
         out: &mut Outputs,
     ) -> Result<(), ErrorCode> {
         self.ensure_unbound(conn)?;
-        let session = self
-            .sessions
-            .get(&number)
-            .ok_or(ErrorCode::SessionUnavailable)?;
+        let session = self.sessions.get(&number).ok_or(ErrorCode::SessionUnavailable)?;
         let invited = match &invite_token {
             // Constant-time: the comparison must not tell how much of a guess was right.
-            Some(t) => bool::from(
-                t.as_str()
-                    .as_bytes()
-                    .ct_eq(session.invite_token.as_str().as_bytes()),
-            ),
+            Some(t) => bool::from(t.as_str().as_bytes().ct_eq(session.invite_token.as_str().as_bytes())),
             None => false,
         };
         if invite_token.is_some() && !invited {
@@ -265,20 +238,16 @@ impl Registry {
         self.ensure_room(session)?;
         if invited {
             let role = session.role_for_new_customer();
-            let (pid, resume_token) =
-                self.add_participant(number, conn, name, role, None, now, out);
+            let (pid, resume_token) = self.add_participant(number, conn, name, role, None, now, out);
             self.send_joined(number, pid, resume_token, out);
         } else {
-            let (pid, resume_token) =
-                self.add_participant(number, conn, name, Role::Waiting, None, now, out);
+            let (pid, resume_token) = self.add_participant(number, conn, name, Role::Waiting, None, now, out);
             out.push(Output::Send {
                 conn,
-                msg: ServerMessage::Lobby {
-                    session_number: number,
-                    participant_id: pid,
-                    resume_token,
-                },
+                msg: ServerMessage::Lobby { session_number: number, participant_id: pid, resume_token },
             });
+            self.broadcast_lobby(number, out);
+            return Ok(());
         }
         self.broadcast_participants(number, out);
         Ok(())
@@ -293,49 +262,25 @@ impl Registry {
         out: &mut Outputs,
     ) -> Result<(), ErrorCode> {
         self.ensure_unbound(conn)?;
-        let session = self
-            .sessions
-            .get(&number)
-            .ok_or(ErrorCode::SessionUnavailable)?;
+        let session = self.sessions.get(&number).ok_or(ErrorCode::SessionUnavailable)?;
         self.ensure_room(session)?;
-        let (pid, resume_token) = self.add_participant(
-            number,
-            conn,
-            agent.name,
-            Role::AssistantCsr,
-            Some(agent.id),
-            now,
-            out,
-        );
+        let (pid, resume_token) =
+            self.add_participant(number, conn, agent.name, Role::AssistantCsr, Some(agent.id), now, out);
         self.send_joined(number, pid, resume_token, out);
         self.broadcast_participants(number, out);
         Ok(())
     }
 
-    fn resume(
-        &mut self,
-        conn: ConnId,
-        token: &ResumeToken,
-        out: &mut Outputs,
-    ) -> Result<(), ErrorCode> {
+    fn resume(&mut self, conn: ConnId, token: &ResumeToken, out: &mut Outputs) -> Result<(), ErrorCode> {
         self.ensure_unbound(conn)?;
-        let &pid = self
-            .by_resume_token
-            .get(token)
-            .ok_or(ErrorCode::ResumeFailed)?;
+        let &pid = self.by_resume_token.get(token).ok_or(ErrorCode::ResumeFailed)?;
         let number = self.by_participant[&pid];
-        let session = self
-            .sessions
-            .get_mut(&number)
-            .ok_or(ErrorCode::ResumeFailed)?;
+        let session = self.sessions.get_mut(&number).ok_or(ErrorCode::ResumeFailed)?;
         let p = session.get_mut(pid).ok_or(ErrorCode::ResumeFailed)?;
         if let Some(old) = p.conn.replace(conn) {
             // The old connection is not dead yet as far as we know: the newer one wins.
             self.by_conn.remove(&old);
-            out.push(Output::Close {
-                conn: old,
-                code: tandem_wire::close_code::REPLACED,
-            });
+            out.push(Output::Close { conn: old, code: tandem_wire::close_code::REPLACED });
         }
         if let Some(deadline) = p.grace_deadline.take() {
             self.deadlines.remove(&(deadline, pid));
@@ -351,7 +296,7 @@ impl Registry {
                 ice_servers: self.config.ice_servers.clone(),
             },
         });
-        self.broadcast_participants(number, out);
+        self.broadcast_change_of(number, role, out);
         Ok(())
     }
 
@@ -387,12 +332,7 @@ impl Registry {
         Ok(())
     }
 
-    fn refuse(
-        &mut self,
-        conn: ConnId,
-        target: ParticipantId,
-        out: &mut Outputs,
-    ) -> Result<(), ErrorCode> {
+    fn refuse(&mut self, conn: ConnId, target: ParticipantId, out: &mut Outputs) -> Result<(), ErrorCode> {
         let (number, _, role) = self.caller(conn)?;
         if role != Role::PrimaryCsr {
             return Err(ErrorCode::NotAllowed);
@@ -404,12 +344,9 @@ impl Registry {
         let p = session.remove(target).ok_or(ErrorCode::Internal)?;
         self.forget(&p);
         if let Some(c) = p.conn {
-            out.push(Output::Send {
-                conn: c,
-                msg: ServerMessage::Refused {},
-            });
+            out.push(Output::Send { conn: c, msg: ServerMessage::Refused {} });
         }
-        self.broadcast_participants(number, out);
+        self.broadcast_lobby(number, out);
         Ok(())
     }
 
@@ -432,10 +369,7 @@ impl Registry {
             .filter(|p| p.id != from && p.role != Role::Waiting)
             .and_then(|p| p.conn)
             .ok_or(ErrorCode::UnknownParticipant)?;
-        out.push(Output::Send {
-            conn: target,
-            msg: signal.deliver(from),
-        });
+        out.push(Output::Send { conn: target, msg: signal.deliver(from) });
         Ok(())
     }
 
@@ -445,7 +379,7 @@ impl Registry {
             self.end_session(number, EndReason::PrimaryCsrLeft, now, out);
         } else {
             self.remove_participant(number, pid, LeaveReason::Left, now, out);
-            self.broadcast_participants(number, out);
+            self.broadcast_change_of(number, role, out);
         }
         Ok(())
     }
@@ -456,31 +390,22 @@ impl Registry {
         };
         let number = self.by_participant[&pid];
         let deadline = now.after(self.config.grace);
-        if let Some(p) = self.sessions.get_mut(&number).and_then(|s| s.get_mut(pid)) {
-            p.conn = None;
-            p.grace_deadline = Some(deadline);
-            self.deadlines.insert((deadline, pid));
-        }
-        self.broadcast_participants(number, out);
+        let Some(p) = self.sessions.get_mut(&number).and_then(|s| s.get_mut(pid)) else { return };
+        p.conn = None;
+        p.grace_deadline = Some(deadline);
+        let role = p.role;
+        self.deadlines.insert((deadline, pid));
+        self.broadcast_change_of(number, role, out);
     }
 
-    fn end_session(
-        &mut self,
-        number: SessionNumber,
-        reason: EndReason,
-        now: Timestamp,
-        out: &mut Outputs,
-    ) {
+    fn end_session(&mut self, number: SessionNumber, reason: EndReason, now: Timestamp, out: &mut Outputs) {
         let Some(session) = self.sessions.remove(&number) else {
             return;
         };
         for p in &session.participants {
             self.forget(p);
             if let Some(conn) = p.conn {
-                out.push(Output::Send {
-                    conn,
-                    msg: ServerMessage::SessionEnded { reason },
-                });
+                out.push(Output::Send { conn, msg: ServerMessage::SessionEnded { reason } });
             }
             if p.role != Role::Waiting {
                 out.push(Output::Report(ReportEvent::ParticipantLeft {
@@ -491,11 +416,7 @@ impl Registry {
                 }));
             }
         }
-        out.push(Output::Report(ReportEvent::SessionEnded {
-            session_id: session.id,
-            reason,
-            at: now,
-        }));
+        out.push(Output::Report(ReportEvent::SessionEnded { session_id: session.id, reason, at: now }));
     }
 
     // ---- helpers -------------------------------------------------------------
@@ -503,10 +424,7 @@ impl Registry {
     /// The caller's session, participant id and role.
     fn caller(&self, conn: ConnId) -> Result<(SessionNumber, ParticipantId, Role), ErrorCode> {
         let &pid = self.by_conn.get(&conn).ok_or(ErrorCode::NotInSession)?;
-        let &number = self
-            .by_participant
-            .get(&pid)
-            .ok_or(ErrorCode::NotInSession)?;
+        let &number = self.by_participant.get(&pid).ok_or(ErrorCode::NotInSession)?;
         let role = self
             .sessions
             .get(&number)
@@ -517,11 +435,7 @@ impl Registry {
     }
 
     fn ensure_unbound(&self, conn: ConnId) -> Result<(), ErrorCode> {
-        if self.by_conn.contains_key(&conn) {
-            Err(ErrorCode::AlreadyInSession)
-        } else {
-            Ok(())
-        }
+        if self.by_conn.contains_key(&conn) { Err(ErrorCode::AlreadyInSession) } else { Ok(()) }
     }
 
     fn ensure_room(&self, session: &Session) -> Result<(), ErrorCode> {
@@ -550,10 +464,7 @@ impl Registry {
             }
         };
         let resume_token = self.fresh_resume_token();
-        let session = self
-            .sessions
-            .get_mut(&number)
-            .expect("callers pass a live session number");
+        let session = self.sessions.get_mut(&number).expect("callers pass a live session number");
         if role != Role::Waiting {
             out.push(Output::Report(ReportEvent::ParticipantJoined {
                 session_id: session.id,
@@ -641,16 +552,33 @@ impl Registry {
 
     /// Sends the participants list to everyone connected in the session (waiting customers get none).
     fn broadcast_participants(&self, number: SessionNumber, out: &mut Outputs) {
+        self.broadcast_list(number, |_| true, out);
+    }
+
+    /// A change only the lobby saw: only CSRs' lists change.
+    fn broadcast_lobby(&self, number: SessionNumber, out: &mut Outputs) {
+        self.broadcast_list(number, Role::is_csr, out);
+    }
+
+    /// A change to a participant with `role`: everyone's list, or only CSRs' for the lobby.
+    fn broadcast_change_of(&self, number: SessionNumber, role: Role, out: &mut Outputs) {
+        if role == Role::Waiting {
+            self.broadcast_lobby(number, out);
+        } else {
+            self.broadcast_participants(number, out);
+        }
+    }
+
+    /// Sends the list to every connected, admitted participant whose role passes `audience`.
+    fn broadcast_list(&self, number: SessionNumber, audience: fn(Role) -> bool, out: &mut Outputs) {
         let Some(session) = self.sessions.get(&number) else {
             return;
         };
         for p in &session.participants {
-            if let (Some(conn), false) = (p.conn, p.role == Role::Waiting) {
+            if let Some(conn) = p.conn.filter(|_| p.role != Role::Waiting && audience(p.role)) {
                 out.push(Output::Send {
                     conn,
-                    msg: ServerMessage::Participants {
-                        participants: session.participant_list(p.role),
-                    },
+                    msg: ServerMessage::Participants { participants: session.participant_list(p.role) },
                 });
             }
         }
@@ -660,9 +588,7 @@ impl Registry {
         // With at most millions of live sessions among 900 million numbers a
         // collision is rare; 64 misses in a row means something is badly wrong.
         for _ in 0..64 {
-            let n = self
-                .rng
-                .random_range(SessionNumber::MIN..=SessionNumber::MAX);
+            let n = self.rng.random_range(SessionNumber::MIN..=SessionNumber::MAX);
             let n = SessionNumber::new(n).map_err(|_| ErrorCode::Internal)?;
             if !self.sessions.contains_key(&n) {
                 return Ok(n);

@@ -58,11 +58,7 @@ impl Session {
 
     /// The role a newly admitted customer gets.
     pub fn role_for_new_customer(&self) -> Role {
-        if self
-            .participants
-            .iter()
-            .any(|p| p.role == Role::PrimaryCustomer)
-        {
+        if self.participants.iter().any(|p| p.role == Role::PrimaryCustomer) {
             Role::SecondaryCustomer
         } else {
             Role::PrimaryCustomer
@@ -71,18 +67,10 @@ impl Session {
 
     /// After the primary customer left: the longest-present secondary customer becomes primary.
     pub fn promote_customer_if_needed(&mut self) {
-        if self
-            .participants
-            .iter()
-            .any(|p| p.role == Role::PrimaryCustomer)
-        {
+        if self.participants.iter().any(|p| p.role == Role::PrimaryCustomer) {
             return;
         }
-        if let Some(p) = self
-            .participants
-            .iter_mut()
-            .find(|p| p.role == Role::SecondaryCustomer)
-        {
+        if let Some(p) = self.participants.iter_mut().find(|p| p.role == Role::SecondaryCustomer) {
             p.role = Role::PrimaryCustomer;
         }
     }

@@ -5,8 +5,8 @@ use std::time::Duration;
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
 use tandem_wire::{
-    DisplayName, EndReason, ErrorCode, IceCandidate, InviteToken, ParticipantId, ResumeToken, Role,
-    Sdp, ServerMessage, SessionNumber, Signal, close_code,
+    DisplayName, EndReason, ErrorCode, IceCandidate, InviteToken, ParticipantId, ResumeToken, Role, Sdp,
+    ServerMessage, SessionNumber, Signal, close_code,
 };
 
 use super::*;
@@ -27,10 +27,7 @@ struct Created {
 }
 
 fn agent(id: i64, name: &str) -> Agent {
-    Agent {
-        id: AgentId(id),
-        name: DisplayName::parse(name).unwrap(),
-    }
+    Agent { id: AgentId(id), name: DisplayName::parse(name).unwrap() }
 }
 
 fn name(s: &str) -> DisplayName {
@@ -38,9 +35,7 @@ fn name(s: &str) -> DisplayName {
 }
 
 fn offer() -> Signal {
-    Signal::Offer {
-        sdp: Sdp::parse("v=0\r\n").unwrap(),
-    }
+    Signal::Offer { sdp: Sdp::parse("v=0\r\n").unwrap() }
 }
 
 fn sent_to(out: &[Output], conn: ConnId) -> Vec<&ServerMessage> {
@@ -71,23 +66,16 @@ fn reports(out: &[Output]) -> Vec<&ReportEvent> {
 /// The last participants list sent to `conn`, as (id, role, connected).
 fn last_list(out: &[Output], conn: ConnId) -> Option<Vec<(ParticipantId, Role, bool)>> {
     sent_to(out, conn).into_iter().rev().find_map(|m| match m {
-        ServerMessage::Participants { participants } => Some(
-            participants
-                .iter()
-                .map(|p| (p.id, p.role, p.connected))
-                .collect(),
-        ),
+        ServerMessage::Participants { participants } => {
+            Some(participants.iter().map(|p| (p.id, p.role, p.connected)).collect())
+        }
         _ => None,
     })
 }
 
 impl Harness {
     fn new() -> Self {
-        Self::with(CoreConfig {
-            grace: GRACE,
-            max_participants: 4,
-            ..CoreConfig::default()
-        })
+        Self::with(CoreConfig { grace: GRACE, max_participants: 4, ..CoreConfig::default() })
     }
 
     fn with(config: CoreConfig) -> Self {
@@ -98,23 +86,13 @@ impl Harness {
     }
 
     fn req(&mut self, conn: u64, request: Request) -> Vec<Output> {
-        self.reg.handle(
-            Input::Request {
-                conn: ConnId(conn),
-                request,
-            },
-            self.now,
-        )
+        self.reg.handle(Input::Request { conn: ConnId(conn), request }, self.now)
     }
 
     fn create(&mut self, conn: u64) -> Created {
         let out = self.req(
             conn,
-            Request::CreateSession {
-                agent: agent(1, "Carla CSR"),
-                session_type: None,
-                tracking_code: None,
-            },
+            Request::CreateSession { agent: agent(1, "Carla CSR"), session_type: None, tracking_code: None },
         );
         match sent_to(&out, ConnId(conn)).first() {
             Some(ServerMessage::SessionCreated {
@@ -135,14 +113,8 @@ impl Harness {
 
     /// Joins by number; returns the waiting participant's id.
     fn join_lobby(&mut self, conn: u64, number: SessionNumber, who: &str) -> ParticipantId {
-        let out = self.req(
-            conn,
-            Request::Join {
-                session_number: number,
-                name: name(who),
-                invite_token: None,
-            },
-        );
+        let out =
+            self.req(conn, Request::Join { session_number: number, name: name(who), invite_token: None });
         match sent_to(&out, ConnId(conn)).first() {
             Some(ServerMessage::Lobby { participant_id, .. }) => *participant_id,
             other => panic!("expected lobby, got {other:?}"),
@@ -153,25 +125,16 @@ impl Harness {
     fn join_invited(&mut self, conn: u64, c: &Created, who: &str) -> (ParticipantId, Role) {
         let out = self.req(
             conn,
-            Request::Join {
-                session_number: c.number,
-                name: name(who),
-                invite_token: Some(c.invite.clone()),
-            },
+            Request::Join { session_number: c.number, name: name(who), invite_token: Some(c.invite.clone()) },
         );
         match sent_to(&out, ConnId(conn)).first() {
-            Some(ServerMessage::Joined {
-                participant_id,
-                role,
-                ..
-            }) => (*participant_id, *role),
+            Some(ServerMessage::Joined { participant_id, role, .. }) => (*participant_id, *role),
             other => panic!("expected joined, got {other:?}"),
         }
     }
 
     fn disconnect(&mut self, conn: u64) -> Vec<Output> {
-        self.reg
-            .handle(Input::Disconnected { conn: ConnId(conn) }, self.now)
+        self.reg.handle(Input::Disconnected { conn: ConnId(conn) }, self.now)
     }
 
     fn advance(&mut self, d: Duration) -> Vec<Output> {
@@ -191,12 +154,8 @@ fn csr_creates_a_session_with_type_and_tracking_code() {
             tracking_code: Some(tandem_wire::Label::parse("T-42").unwrap()),
         },
     );
-    let Some(ServerMessage::SessionCreated {
-        session,
-        invite_token,
-        invite_link,
-        ..
-    }) = sent_to(&out, ConnId(1)).first()
+    let Some(ServerMessage::SessionCreated { session, invite_token, invite_link, .. }) =
+        sent_to(&out, ConnId(1)).first()
     else {
         panic!("{out:?}")
     };
@@ -214,11 +173,7 @@ fn csr_creates_a_session_with_type_and_tracking_code() {
     );
     assert!(matches!(
         r[1],
-        ReportEvent::ParticipantJoined {
-            role: Role::PrimaryCsr,
-            agent_id: Some(AgentId(1)),
-            ..
-        }
+        ReportEvent::ParticipantJoined { role: Role::PrimaryCsr, agent_id: Some(AgentId(1)), .. }
     ));
     assert_eq!(last_list(&out, ConnId(1)).unwrap().len(), 1);
     assert_eq!(h.reg.session_count(), 1);
@@ -238,18 +193,8 @@ fn session_numbers_are_unique_among_live_sessions() {
 fn customer_waits_in_lobby_until_admitted() {
     let mut h = Harness::new();
     let c = h.create(1);
-    let out = h.req(
-        2,
-        Request::Join {
-            session_number: c.number,
-            name: name("Ann"),
-            invite_token: None,
-        },
-    );
-    let Some(ServerMessage::Lobby {
-        participant_id: ann,
-        ..
-    }) = sent_to(&out, ConnId(2)).first().copied()
+    let out = h.req(2, Request::Join { session_number: c.number, name: name("Ann"), invite_token: None });
+    let Some(ServerMessage::Lobby { participant_id: ann, .. }) = sent_to(&out, ConnId(2)).first().copied()
     else {
         panic!("{out:?}")
     };
@@ -262,63 +207,24 @@ fn customer_waits_in_lobby_until_admitted() {
     assert!(last_list(&out, ConnId(2)).is_none());
     assert!(reports(&out).is_empty(), "a lobby wait is not a join");
     // Waiting customers cannot signal.
-    let out = h.req(
-        2,
-        Request::Relay {
-            to: c.csr,
-            signal: offer(),
-        },
-    );
+    let out = h.req(2, Request::Relay { to: c.csr, signal: offer() });
     assert_eq!(error_code(&out, ConnId(2)), Some(ErrorCode::NotAllowed));
 
-    let out = h.req(
-        1,
-        Request::Admit {
-            participant_id: ann,
-        },
-    );
-    assert!(matches!(
-        sent_to(&out, ConnId(2))[0],
-        ServerMessage::Joined {
-            role: Role::PrimaryCustomer,
-            ..
-        }
-    ));
+    let out = h.req(1, Request::Admit { participant_id: ann });
+    assert!(matches!(sent_to(&out, ConnId(2))[0], ServerMessage::Joined { role: Role::PrimaryCustomer, .. }));
     assert_eq!(last_list(&out, ConnId(2)).unwrap().len(), 2);
-    assert!(matches!(
-        reports(&out)[0],
-        ReportEvent::ParticipantJoined {
-            role: Role::PrimaryCustomer,
-            ..
-        }
-    ));
+    assert!(matches!(reports(&out)[0], ReportEvent::ParticipantJoined { role: Role::PrimaryCustomer, .. }));
 
     // A second customer admitted is secondary.
     let bob = h.join_lobby(3, c.number, "Bob");
-    let out = h.req(
-        1,
-        Request::Admit {
-            participant_id: bob,
-        },
-    );
+    let out = h.req(1, Request::Admit { participant_id: bob });
     assert!(matches!(
         sent_to(&out, ConnId(3))[0],
-        ServerMessage::Joined {
-            role: Role::SecondaryCustomer,
-            ..
-        }
+        ServerMessage::Joined { role: Role::SecondaryCustomer, .. }
     ));
     // Admitting someone not waiting is refused.
-    let out = h.req(
-        1,
-        Request::Admit {
-            participant_id: bob,
-        },
-    );
-    assert_eq!(
-        error_code(&out, ConnId(1)),
-        Some(ErrorCode::UnknownParticipant)
-    );
+    let out = h.req(1, Request::Admit { participant_id: bob });
+    assert_eq!(error_code(&out, ConnId(1)), Some(ErrorCode::UnknownParticipant));
 }
 
 #[test]
@@ -326,17 +232,9 @@ fn refused_customer_is_removed_and_may_try_again() {
     let mut h = Harness::new();
     let c = h.create(1);
     let ann = h.join_lobby(2, c.number, "Ann");
-    let out = h.req(
-        1,
-        Request::Refuse {
-            participant_id: ann,
-        },
-    );
+    let out = h.req(1, Request::Refuse { participant_id: ann });
     assert_eq!(sent_to(&out, ConnId(2)), vec![&ServerMessage::Refused {}]);
-    assert_eq!(
-        last_list(&out, ConnId(1)).unwrap(),
-        vec![(c.csr, Role::PrimaryCsr, true)]
-    );
+    assert_eq!(last_list(&out, ConnId(1)).unwrap(), vec![(c.csr, Role::PrimaryCsr, true)]);
     assert_eq!(h.reg.participant_count(), 1);
     // The connection is free again.
     h.join_lobby(2, c.number, "Ann");
@@ -350,68 +248,26 @@ fn invite_token_admits_directly_and_a_wrong_one_looks_like_no_session() {
     assert_eq!(role, Role::PrimaryCustomer);
 
     let wrong = InviteToken::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
-    let bad_token = h.req(
-        3,
-        Request::Join {
-            session_number: c.number,
-            name: name("Eve"),
-            invite_token: Some(wrong),
-        },
-    );
-    let other = SessionNumber::new(if c.number.get() == 111_111_111 {
-        222_222_222
-    } else {
-        111_111_111
-    })
-    .unwrap();
-    let no_session = h.req(
-        4,
-        Request::Join {
-            session_number: other,
-            name: name("Eve"),
-            invite_token: None,
-        },
-    );
-    assert_eq!(
-        error_code(&bad_token, ConnId(3)),
-        Some(ErrorCode::SessionUnavailable)
-    );
-    assert_eq!(
-        sent_to(&bad_token, ConnId(3)),
-        sent_to(&no_session, ConnId(4)),
-        "identical replies"
-    );
+    let bad_token =
+        h.req(3, Request::Join { session_number: c.number, name: name("Eve"), invite_token: Some(wrong) });
+    let other =
+        SessionNumber::new(if c.number.get() == 111_111_111 { 222_222_222 } else { 111_111_111 }).unwrap();
+    let no_session = h.req(4, Request::Join { session_number: other, name: name("Eve"), invite_token: None });
+    assert_eq!(error_code(&bad_token, ConnId(3)), Some(ErrorCode::SessionUnavailable));
+    assert_eq!(sent_to(&bad_token, ConnId(3)), sent_to(&no_session, ConnId(4)), "identical replies");
 }
 
 #[test]
 fn assistant_joins_without_control() {
     let mut h = Harness::new();
     let c = h.create(1);
-    let out = h.req(
-        2,
-        Request::Assist {
-            agent: agent(2, "Ana Assist"),
-            session_number: c.number,
-        },
-    );
-    assert!(matches!(
-        sent_to(&out, ConnId(2))[0],
-        ServerMessage::Joined {
-            role: Role::AssistantCsr,
-            ..
-        }
-    ));
+    let out = h.req(2, Request::Assist { agent: agent(2, "Ana Assist"), session_number: c.number });
+    assert!(matches!(sent_to(&out, ConnId(2))[0], ServerMessage::Joined { role: Role::AssistantCsr, .. }));
     let ann = h.join_lobby(3, c.number, "Ann");
     // The assistant sees the lobby but cannot admit, refuse or end.
-    for r in [
-        Request::Admit {
-            participant_id: ann,
-        },
-        Request::Refuse {
-            participant_id: ann,
-        },
-        Request::EndSession,
-    ] {
+    for r in
+        [Request::Admit { participant_id: ann }, Request::Refuse { participant_id: ann }, Request::EndSession]
+    {
         let out = h.req(2, r);
         assert_eq!(error_code(&out, ConnId(2)), Some(ErrorCode::NotAllowed));
     }
@@ -433,27 +289,17 @@ fn only_the_primary_csr_ends_the_session() {
     for conn in [1, 2, 3] {
         assert_eq!(
             sent_to(&out, ConnId(conn)),
-            vec![&ServerMessage::SessionEnded {
-                reason: EndReason::EndedByCsr
-            }],
+            vec![&ServerMessage::SessionEnded { reason: EndReason::EndedByCsr }],
             "conn {conn}"
         );
     }
     let r = reports(&out);
     assert_eq!(
-        r.iter()
-            .filter(|e| matches!(e, ReportEvent::ParticipantLeft { .. }))
-            .count(),
+        r.iter().filter(|e| matches!(e, ReportEvent::ParticipantLeft { .. })).count(),
         2,
         "the lobby is not reported"
     );
-    assert!(matches!(
-        r.last().unwrap(),
-        ReportEvent::SessionEnded {
-            reason: EndReason::EndedByCsr,
-            ..
-        }
-    ));
+    assert!(matches!(r.last().unwrap(), ReportEvent::SessionEnded { reason: EndReason::EndedByCsr, .. }));
     assert_eq!((h.reg.session_count(), h.reg.participant_count()), (0, 0));
     // Connections are unbound: the customer's next request is not in a session.
     let out = h.req(2, Request::Leave);
@@ -469,76 +315,35 @@ fn relay_reaches_only_the_addressee_in_the_same_session() {
     let b = h.create(10);
     let (zed, _) = h.join_invited(11, &b, "Zed");
 
-    let out = h.req(
-        1,
-        Request::Relay {
-            to: ann,
-            signal: offer(),
-        },
-    );
+    let out = h.req(1, Request::Relay { to: ann, signal: offer() });
     assert_eq!(out.len(), 1, "exactly one delivery: {out:?}");
-    assert!(
-        matches!(sent_to(&out, ConnId(2))[0], ServerMessage::Offer { from, .. } if *from == a.csr)
-    );
+    assert!(matches!(sent_to(&out, ConnId(2))[0], ServerMessage::Offer { from, .. } if *from == a.csr));
 
     let cand = Signal::Candidate {
         ice: IceCandidate {
-            candidate: tandem_wire::IceText::parse("candidate:1 1 udp 1 127.0.0.1 9 typ host")
-                .unwrap(),
+            candidate: tandem_wire::IceText::parse("candidate:1 1 udp 1 127.0.0.1 9 typ host").unwrap(),
             sdp_mid: None,
             sdp_m_line_index: Some(0),
             username_fragment: None,
         },
     };
-    let out = h.req(
-        2,
-        Request::Relay {
-            to: bob,
-            signal: cand,
-        },
-    );
-    assert!(
-        matches!(sent_to(&out, ConnId(3))[0], ServerMessage::Candidate { from, .. } if *from == ann)
-    );
+    let out = h.req(2, Request::Relay { to: bob, signal: cand });
+    assert!(matches!(sent_to(&out, ConnId(3))[0], ServerMessage::Candidate { from, .. } if *from == ann));
 
     // To another session's participant, to oneself, to nobody: one answer, nothing delivered.
     for to in [zed, b.csr, a.csr, ParticipantId::from_raw(42)] {
         let conn = if to == a.csr { 1 } else { 2 };
-        let out = h.req(
-            conn,
-            Request::Relay {
-                to,
-                signal: offer(),
-            },
-        );
+        let out = h.req(conn, Request::Relay { to, signal: offer() });
         assert_eq!(out.len(), 1, "{out:?}");
-        assert_eq!(
-            error_code(&out, ConnId(conn)),
-            Some(ErrorCode::UnknownParticipant)
-        );
+        assert_eq!(error_code(&out, ConnId(conn)), Some(ErrorCode::UnknownParticipant));
     }
     // Not joined at all.
-    let out = h.req(
-        99,
-        Request::Relay {
-            to: ann,
-            signal: offer(),
-        },
-    );
+    let out = h.req(99, Request::Relay { to: ann, signal: offer() });
     assert_eq!(error_code(&out, ConnId(99)), Some(ErrorCode::NotInSession));
     // To a waiting customer.
     let walt = h.join_lobby(4, a.number, "Walt");
-    let out = h.req(
-        1,
-        Request::Relay {
-            to: walt,
-            signal: offer(),
-        },
-    );
-    assert_eq!(
-        error_code(&out, ConnId(1)),
-        Some(ErrorCode::UnknownParticipant)
-    );
+    let out = h.req(1, Request::Relay { to: walt, signal: offer() });
+    assert_eq!(error_code(&out, ConnId(1)), Some(ErrorCode::UnknownParticipant));
 }
 
 #[test]
@@ -554,16 +359,9 @@ fn leaving_customer_is_reported_and_secondary_is_promoted() {
     );
     assert_eq!(
         last_list(&out, ConnId(1)).unwrap(),
-        vec![
-            (c.csr, Role::PrimaryCsr, true),
-            (bob, Role::PrimaryCustomer, true)
-        ]
+        vec![(c.csr, Role::PrimaryCsr, true), (bob, Role::PrimaryCustomer, true)]
     );
-    assert_eq!(
-        h.reg.session_count(),
-        1,
-        "a customer leaving does not end the session"
-    );
+    assert_eq!(h.reg.session_count(), 1, "a customer leaving does not end the session");
 }
 
 #[test]
@@ -574,9 +372,7 @@ fn primary_csr_leaving_ends_the_session() {
     let out = h.req(1, Request::Leave);
     assert_eq!(
         sent_to(&out, ConnId(2)),
-        vec![&ServerMessage::SessionEnded {
-            reason: EndReason::PrimaryCsrLeft
-        }]
+        vec![&ServerMessage::SessionEnded { reason: EndReason::PrimaryCsrLeft }]
     );
     assert_eq!(h.reg.session_count(), 0);
 }
@@ -587,72 +383,33 @@ fn resume_within_grace_keeps_the_participant_id() {
     let c = h.create(1);
     let out = h.req(
         2,
-        Request::Join {
-            session_number: c.number,
-            name: name("Ann"),
-            invite_token: Some(c.invite.clone()),
-        },
+        Request::Join { session_number: c.number, name: name("Ann"), invite_token: Some(c.invite.clone()) },
     );
-    let Some(ServerMessage::Joined {
-        participant_id: ann,
-        resume_token,
-        ..
-    }) = sent_to(&out, ConnId(2)).first().copied()
+    let Some(ServerMessage::Joined { participant_id: ann, resume_token, .. }) =
+        sent_to(&out, ConnId(2)).first().copied()
     else {
         panic!()
     };
     let (ann, token) = (*ann, resume_token.clone());
 
     let out = h.disconnect(2);
-    assert_eq!(
-        last_list(&out, ConnId(1)).unwrap()[1],
-        (ann, Role::PrimaryCustomer, false)
-    );
+    assert_eq!(last_list(&out, ConnId(1)).unwrap()[1], (ann, Role::PrimaryCustomer, false));
     assert_eq!(h.reg.poll_timeout(), Some(h.now.after(GRACE)));
     // Messages to a disconnected participant are not delivered.
-    let out = h.req(
-        1,
-        Request::Relay {
-            to: ann,
-            signal: offer(),
-        },
-    );
-    assert_eq!(
-        error_code(&out, ConnId(1)),
-        Some(ErrorCode::UnknownParticipant)
-    );
+    let out = h.req(1, Request::Relay { to: ann, signal: offer() });
+    assert_eq!(error_code(&out, ConnId(1)), Some(ErrorCode::UnknownParticipant));
 
     assert!(h.advance(GRACE - Duration::from_millis(1)).is_empty());
-    let out = h.req(
-        5,
-        Request::Resume {
-            resume_token: token,
-        },
-    );
+    let out = h.req(5, Request::Resume { resume_token: token });
     assert!(
         matches!(sent_to(&out, ConnId(5))[0], ServerMessage::Resumed { participant_id, role: Role::PrimaryCustomer, .. } if *participant_id == ann)
     );
-    assert_eq!(
-        last_list(&out, ConnId(1)).unwrap()[1],
-        (ann, Role::PrimaryCustomer, true)
-    );
+    assert_eq!(last_list(&out, ConnId(1)).unwrap()[1], (ann, Role::PrimaryCustomer, true));
     assert_eq!(h.reg.poll_timeout(), None, "the deadline is gone");
-    assert!(
-        h.advance(GRACE).is_empty(),
-        "nothing expires after a resume"
-    );
+    assert!(h.advance(GRACE).is_empty(), "nothing expires after a resume");
     // The new connection carries the participant.
-    let out = h.req(
-        1,
-        Request::Relay {
-            to: ann,
-            signal: offer(),
-        },
-    );
-    assert!(matches!(
-        sent_to(&out, ConnId(5))[0],
-        ServerMessage::Offer { .. }
-    ));
+    let out = h.req(1, Request::Relay { to: ann, signal: offer() });
+    assert!(matches!(sent_to(&out, ConnId(5))[0], ServerMessage::Offer { .. }));
 }
 
 #[test]
@@ -661,37 +418,17 @@ fn customer_removed_when_grace_expires_and_token_dies() {
     let c = h.create(1);
     let out = h.req(
         2,
-        Request::Join {
-            session_number: c.number,
-            name: name("Ann"),
-            invite_token: Some(c.invite.clone()),
-        },
+        Request::Join { session_number: c.number, name: name("Ann"), invite_token: Some(c.invite.clone()) },
     );
-    let Some(ServerMessage::Joined { resume_token, .. }) =
-        sent_to(&out, ConnId(2)).first().copied()
-    else {
+    let Some(ServerMessage::Joined { resume_token, .. }) = sent_to(&out, ConnId(2)).first().copied() else {
         panic!()
     };
     let token = resume_token.clone();
     h.disconnect(2);
     let out = h.advance(GRACE);
-    assert!(matches!(
-        reports(&out)[0],
-        ReportEvent::ParticipantLeft {
-            reason: LeaveReason::TimedOut,
-            ..
-        }
-    ));
-    assert_eq!(
-        last_list(&out, ConnId(1)).unwrap(),
-        vec![(c.csr, Role::PrimaryCsr, true)]
-    );
-    let out = h.req(
-        5,
-        Request::Resume {
-            resume_token: token,
-        },
-    );
+    assert!(matches!(reports(&out)[0], ReportEvent::ParticipantLeft { reason: LeaveReason::TimedOut, .. }));
+    assert_eq!(last_list(&out, ConnId(1)).unwrap(), vec![(c.csr, Role::PrimaryCsr, true)]);
+    let out = h.req(5, Request::Resume { resume_token: token });
     assert_eq!(error_code(&out, ConnId(5)), Some(ErrorCode::ResumeFailed));
 }
 
@@ -705,23 +442,13 @@ fn primary_csr_not_back_in_time_ends_the_session() {
     let out = h.advance(Duration::from_secs(1));
     assert_eq!(
         sent_to(&out, ConnId(2)),
-        vec![&ServerMessage::SessionEnded {
-            reason: EndReason::PrimaryCsrTimedOut
-        }]
+        vec![&ServerMessage::SessionEnded { reason: EndReason::PrimaryCsrTimedOut }]
     );
     assert!(matches!(
         reports(&out).last().unwrap(),
-        ReportEvent::SessionEnded {
-            reason: EndReason::PrimaryCsrTimedOut,
-            ..
-        }
+        ReportEvent::SessionEnded { reason: EndReason::PrimaryCsrTimedOut, .. }
     ));
-    let out = h.req(
-        3,
-        Request::Resume {
-            resume_token: c.resume,
-        },
-    );
+    let out = h.req(3, Request::Resume { resume_token: c.resume });
     assert_eq!(error_code(&out, ConnId(3)), Some(ErrorCode::ResumeFailed));
 }
 
@@ -731,19 +458,8 @@ fn primary_csr_resumes_and_the_session_goes_on() {
     let c = h.create(1);
     h.disconnect(1);
     h.advance(Duration::from_secs(30));
-    let out = h.req(
-        7,
-        Request::Resume {
-            resume_token: c.resume,
-        },
-    );
-    assert!(matches!(
-        sent_to(&out, ConnId(7))[0],
-        ServerMessage::Resumed {
-            role: Role::PrimaryCsr,
-            ..
-        }
-    ));
+    let out = h.req(7, Request::Resume { resume_token: c.resume });
+    assert!(matches!(sent_to(&out, ConnId(7))[0], ServerMessage::Resumed { role: Role::PrimaryCsr, .. }));
     assert!(h.advance(Duration::from_secs(120)).is_empty());
     assert_eq!(h.reg.session_count(), 1);
 }
@@ -752,32 +468,16 @@ fn primary_csr_resumes_and_the_session_goes_on() {
 fn resume_on_a_new_connection_replaces_a_live_one() {
     let mut h = Harness::new();
     let c = h.create(1);
-    let out = h.req(
-        2,
-        Request::Resume {
-            resume_token: c.resume.clone(),
-        },
-    );
-    assert!(out.contains(&Output::Close {
-        conn: ConnId(1),
-        code: close_code::REPLACED
-    }));
+    let out = h.req(2, Request::Resume { resume_token: c.resume.clone() });
+    assert!(out.contains(&Output::Close { conn: ConnId(1), code: close_code::REPLACED }));
     // The old connection's later disconnect changes nothing.
     let out = h.disconnect(1);
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(h.reg.poll_timeout(), None);
     // A connection already in a session cannot resume another participant.
     let other = h.create(3);
-    let out = h.req(
-        2,
-        Request::Resume {
-            resume_token: other.resume,
-        },
-    );
-    assert_eq!(
-        error_code(&out, ConnId(2)),
-        Some(ErrorCode::AlreadyInSession)
-    );
+    let out = h.req(2, Request::Resume { resume_token: other.resume });
+    assert_eq!(error_code(&out, ConnId(2)), Some(ErrorCode::AlreadyInSession));
 }
 
 #[test]
@@ -787,47 +487,15 @@ fn session_full_and_already_in_session() {
     h.join_invited(2, &c, "A");
     h.join_invited(3, &c, "B");
     h.join_lobby(4, c.number, "C");
-    let out = h.req(
-        5,
-        Request::Join {
-            session_number: c.number,
-            name: name("D"),
-            invite_token: None,
-        },
-    );
+    let out = h.req(5, Request::Join { session_number: c.number, name: name("D"), invite_token: None });
     assert_eq!(error_code(&out, ConnId(5)), Some(ErrorCode::SessionFull));
-    let out = h.req(
-        5,
-        Request::Assist {
-            agent: agent(2, "Ana"),
-            session_number: c.number,
-        },
-    );
+    let out = h.req(5, Request::Assist { agent: agent(2, "Ana"), session_number: c.number });
     assert_eq!(error_code(&out, ConnId(5)), Some(ErrorCode::SessionFull));
-    let out = h.req(
-        2,
-        Request::Join {
-            session_number: c.number,
-            name: name("A again"),
-            invite_token: None,
-        },
-    );
-    assert_eq!(
-        error_code(&out, ConnId(2)),
-        Some(ErrorCode::AlreadyInSession)
-    );
-    let out = h.req(
-        1,
-        Request::CreateSession {
-            agent: agent(1, "Carla"),
-            session_type: None,
-            tracking_code: None,
-        },
-    );
-    assert_eq!(
-        error_code(&out, ConnId(1)),
-        Some(ErrorCode::AlreadyInSession)
-    );
+    let out = h.req(2, Request::Join { session_number: c.number, name: name("A again"), invite_token: None });
+    assert_eq!(error_code(&out, ConnId(2)), Some(ErrorCode::AlreadyInSession));
+    let out = h
+        .req(1, Request::CreateSession { agent: agent(1, "Carla"), session_type: None, tracking_code: None });
+    assert_eq!(error_code(&out, ConnId(1)), Some(ErrorCode::AlreadyInSession));
 }
 
 #[test]
@@ -835,10 +503,7 @@ fn unknown_session_for_assist_and_errors_name_the_request() {
     let mut h = Harness::new();
     let out = h.req(
         1,
-        Request::Assist {
-            agent: agent(2, "Ana"),
-            session_number: SessionNumber::new(123_456_789).unwrap(),
-        },
+        Request::Assist { agent: agent(2, "Ana"), session_number: SessionNumber::new(123_456_789).unwrap() },
     );
     assert!(matches!(
         sent_to(&out, ConnId(1))[0],
@@ -857,18 +522,10 @@ fn shutdown_ends_every_session_with_a_reason() {
     for conn in [1, 2] {
         assert_eq!(
             sent_to(&out, ConnId(conn)),
-            vec![&ServerMessage::SessionEnded {
-                reason: EndReason::ServerShutdown
-            }]
+            vec![&ServerMessage::SessionEnded { reason: EndReason::ServerShutdown }]
         );
     }
-    assert_eq!(
-        reports(&out)
-            .iter()
-            .filter(|r| matches!(r, ReportEvent::SessionEnded { .. }))
-            .count(),
-        2
-    );
+    assert_eq!(reports(&out).iter().filter(|r| matches!(r, ReportEvent::SessionEnded { .. })).count(), 2);
     assert_eq!(h.reg.poll_timeout(), None);
     assert_eq!((h.reg.session_count(), h.reg.participant_count()), (0, 0));
 }
@@ -881,8 +538,17 @@ fn a_disconnected_waiting_customer_expires_quietly() {
     h.disconnect(2);
     let out = h.advance(GRACE);
     assert!(reports(&out).is_empty(), "lobby waits are not in reports");
-    assert_eq!(
-        last_list(&out, ConnId(1)).unwrap(),
-        vec![(c.csr, Role::PrimaryCsr, true)]
-    );
+    assert_eq!(last_list(&out, ConnId(1)).unwrap(), vec![(c.csr, Role::PrimaryCsr, true)]);
+}
+
+#[test]
+fn lobby_changes_reach_only_csrs() {
+    let mut h = Harness::new();
+    let c = h.create(1);
+    h.join_invited(2, &c, "Ann");
+    let out = h.req(3, Request::Join { session_number: c.number, name: name("Walt"), invite_token: None });
+    assert!(last_list(&out, ConnId(1)).is_some(), "the CSR sees the lobby change");
+    assert!(sent_to(&out, ConnId(2)).is_empty(), "the customer's view did not change: {out:?}");
+    let walt = h.reg.handle(Input::Disconnected { conn: ConnId(3) }, h.now);
+    assert!(sent_to(&walt, ConnId(2)).is_empty());
 }

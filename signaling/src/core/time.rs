@@ -19,10 +19,7 @@ impl Timestamp {
 
     /// The time `d` later (saturating).
     pub fn after(self, d: Duration) -> Self {
-        Self(
-            self.0
-                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        )
+        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
     }
 
     /// How long from `self` until `later` (zero if `later` is earlier).

@@ -26,10 +26,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -51,14 +48,13 @@ impl Store for SqliteStore {
         password_hash: &str,
         now: Timestamp,
     ) -> Result<AgentId, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO agents (name, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
-        )
-        .bind(name.as_str())
-        .bind(password_hash)
-        .bind(ms(now))
-        .fetch_one(&self.pool)
-        .await;
+        let r =
+            sqlx::query("INSERT INTO agents (name, password_hash, created_at) VALUES (?, ?, ?) RETURNING id")
+                .bind(name.as_str())
+                .bind(password_hash)
+                .bind(ms(now))
+                .fetch_one(&self.pool)
+                .await;
         match r {
             Ok(row) => Ok(AgentId(row.get(0))),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -69,19 +65,17 @@ impl Store for SqliteStore {
     }
 
     async fn find_agent(&self, name: &str) -> Result<Option<AgentRecord>, StoreError> {
-        let row =
-            sqlx::query("SELECT id, name, password_hash, created_at FROM agents WHERE name = ?")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query("SELECT id, name, password_hash, created_at FROM agents WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| agent_from_row(&r)))
     }
 
     async fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, name, password_hash, created_at FROM agents ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query("SELECT id, name, password_hash, created_at FROM agents ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(agent_from_row).collect())
     }
 
@@ -108,14 +102,7 @@ impl Store for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 }
-                ReportEvent::ParticipantJoined {
-                    session_id,
-                    participant_id,
-                    name,
-                    role,
-                    agent_id,
-                    at,
-                } => {
+                ReportEvent::ParticipantJoined { session_id, participant_id, name, role, agent_id, at } => {
                     sqlx::query(
                         "INSERT INTO participants (session_id, participant_id, name, role, agent_id, joined_at) \
                          VALUES (?, ?, ?, ?, ?, ?)",
@@ -129,12 +116,7 @@ impl Store for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 }
-                ReportEvent::ParticipantLeft {
-                    session_id,
-                    participant_id,
-                    reason,
-                    at,
-                } => {
+                ReportEvent::ParticipantLeft { session_id, participant_id, reason, at } => {
                     sqlx::query(
                         "UPDATE participants SET left_at = ?, leave_reason = ? \
                          WHERE session_id = ? AND participant_id = ? AND left_at IS NULL",
@@ -146,19 +128,13 @@ impl Store for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 }
-                ReportEvent::SessionEnded {
-                    session_id,
-                    reason,
-                    at,
-                } => {
-                    sqlx::query(
-                        "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE session_id = ?",
-                    )
-                    .bind(ms(*at))
-                    .bind(reason.as_str())
-                    .bind(session_id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                ReportEvent::SessionEnded { session_id, reason, at } => {
+                    sqlx::query("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE session_id = ?")
+                        .bind(ms(*at))
+                        .bind(reason.as_str())
+                        .bind(session_id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
         }
@@ -175,12 +151,11 @@ impl Store for SqliteStore {
         .bind(ms(now))
         .execute(&mut *tx)
         .await?;
-        let done =
-            sqlx::query("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE ended_at IS NULL")
-                .bind(ms(now))
-                .bind(EndReason::Interrupted.as_str())
-                .execute(&mut *tx)
-                .await?;
+        let done = sqlx::query("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE ended_at IS NULL")
+            .bind(ms(now))
+            .bind(EndReason::Interrupted.as_str())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
     }
@@ -225,10 +200,7 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
-    async fn report_from_row(
-        &self,
-        row: &sqlx::sqlite::SqliteRow,
-    ) -> Result<SessionReport, StoreError> {
+    async fn report_from_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<SessionReport, StoreError> {
         let session_id: String = row.get("session_id");
         let people = sqlx::query(
             "SELECT participant_id, name, role, agent_id, joined_at, left_at, leave_reason \
@@ -249,10 +221,8 @@ impl SqliteStore {
                 leave_reason: p.get("leave_reason"),
             })
             .collect();
-        let mut csrs: Vec<&ReportParticipant> = participants
-            .iter()
-            .filter(|p| p.role.ends_with("_csr"))
-            .collect();
+        let mut csrs: Vec<&ReportParticipant> =
+            participants.iter().filter(|p| p.role.ends_with("_csr")).collect();
         csrs.sort_by_key(|p| p.role != "primary_csr");
         let started_at = unsigned(row.get("started_at"));
         let ended_at = row.get::<Option<i64>, _>("ended_at").map(unsigned);
@@ -288,9 +258,7 @@ mod tests {
     use crate::core::LeaveReason;
 
     async fn temp_store(dir: &tempfile::TempDir) -> SqliteStore {
-        SqliteStore::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap()
+        SqliteStore::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap()
     }
 
     #[tokio::test]
@@ -298,13 +266,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = temp_store(&dir).await;
         let t = Timestamp::from_unix_millis(5);
-        let id = s
-            .add_agent(&DisplayName::parse("Carla").unwrap(), "$hash", t)
-            .await
-            .unwrap();
+        let id = s.add_agent(&DisplayName::parse("Carla").unwrap(), "$hash", t).await.unwrap();
         assert!(matches!(
-            s.add_agent(&DisplayName::parse("carla").unwrap(), "$h", t)
-                .await,
+            s.add_agent(&DisplayName::parse("carla").unwrap(), "$h", t).await,
             Err(StoreError::AgentExists(_))
         ));
         let found = s.find_agent("CARLA").await.unwrap().unwrap();
@@ -350,11 +314,7 @@ mod tests {
                     reason: LeaveReason::Left,
                     at: at(3_000),
                 },
-                ReportEvent::SessionEnded {
-                    session_id: sid,
-                    reason: EndReason::EndedByCsr,
-                    at: at(61_000),
-                },
+                ReportEvent::SessionEnded { session_id: sid, reason: EndReason::EndedByCsr, at: at(61_000) },
             ])
             .await
             .unwrap();
@@ -364,19 +324,13 @@ mod tests {
         let r = s.report(sid).await.unwrap().unwrap();
         assert_eq!(r.session_number, "123456789");
         assert_eq!(r.session_type.as_deref(), Some("Billing"));
-        assert_eq!(
-            (r.started_at, r.ended_at, r.duration_secs),
-            (1_000, Some(61_000), Some(60))
-        );
+        assert_eq!((r.started_at, r.ended_at, r.duration_secs), (1_000, Some(61_000), Some(60)));
         assert_eq!(r.end_reason.as_deref(), Some("ended_by_csr"));
         assert_eq!(r.csrs, vec!["Carla"]);
         assert_eq!(r.participants.len(), 2);
         assert_eq!(r.participants[1].left_at, Some(3_000));
         assert_eq!(r.participants[1].leave_reason.as_deref(), Some("left"));
-        assert_eq!(
-            r.participants[0].leave_reason, None,
-            "events not sent are not invented"
-        );
+        assert_eq!(r.participants[0].leave_reason, None, "events not sent are not invented");
         assert_eq!(s.reports(10).await.unwrap(), vec![r]);
     }
 
@@ -394,19 +348,9 @@ mod tests {
         }])
         .await
         .unwrap();
-        assert_eq!(
-            s.close_interrupted(Timestamp::from_unix_millis(20))
-                .await
-                .unwrap(),
-            1
-        );
+        assert_eq!(s.close_interrupted(Timestamp::from_unix_millis(20)).await.unwrap(), 1);
         let r = s.report(sid).await.unwrap().unwrap();
         assert_eq!(r.end_reason.as_deref(), Some("interrupted"));
-        assert_eq!(
-            s.close_interrupted(Timestamp::from_unix_millis(30))
-                .await
-                .unwrap(),
-            0
-        );
+        assert_eq!(s.close_interrupted(Timestamp::from_unix_millis(30)).await.unwrap(), 0);
     }
 }
