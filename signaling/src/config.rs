@@ -175,11 +175,18 @@ impl Config {
         if self.session.max_participants < 2 {
             return bad("session.max_participants must be at least 2".into());
         }
-        if self.limits.messages_per_sec == 0
-            || self.limits.joins_per_minute == 0
-            || self.limits.keepalive_secs == 0
-        {
-            return bad("limits must be positive".into());
+        let l = &self.limits;
+        for (name, value) in [
+            ("messages_per_sec", u64::from(l.messages_per_sec)),
+            ("message_burst", u64::from(l.message_burst)),
+            ("joins_per_minute", u64::from(l.joins_per_minute)),
+            ("signins_per_minute", u64::from(l.signins_per_minute)),
+            ("keepalive_secs", l.keepalive_secs),
+            ("max_connections", l.max_connections as u64),
+        ] {
+            if value == 0 {
+                return bad(format!("limits.{name} must be at least 1"));
+            }
         }
         if let Some(s) = &self.auth.token_secret
             && parse_hex_key(s).is_none()

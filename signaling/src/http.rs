@@ -140,8 +140,8 @@ async fn ws_upgrade(
         );
     }
     let tracker = state.connections.clone();
-    ws.max_message_size(1024 * 1024)
-        .max_frame_size(1024 * 1024)
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(4 * MAX_MESSAGE_BYTES)

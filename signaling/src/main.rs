@@ -80,7 +80,11 @@ enum AgentCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.command.is_none() {
+        // No subcommand means `serve`: parse again with it, so serve's flags and TANDEM_* variables apply.
+        cli = Cli::parse_from(std::env::args_os().chain([std::ffi::OsString::from("serve")]));
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -106,7 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     init_logging(config.log_format);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    match cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => {
             apply_serve_args(&mut config, args);
             runtime.block_on(serve(config))

@@ -124,21 +124,32 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
 async fn write_reports(mut rx: mpsc::UnboundedReceiver<ReportEvent>, store: Arc<dyn Store>) {
     let mut batch = Vec::with_capacity(512);
     while rx.recv_many(&mut batch, 512).await > 0 {
-        let mut delay = Duration::from_millis(50);
-        // Retry a failing batch a few times (a busy or briefly unavailable database) before giving up on it.
-        for attempt in 1..=5 {
-            match store.apply(&batch).await {
-                Ok(()) => break,
-                Err(e) if attempt < 5 => {
-                    tracing::warn!(error = %e, attempt, "writing reports failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, lost = batch.len(), "writing reports failed; events dropped")
-                }
+        if apply_with_retry(store.as_ref(), &batch).await.is_err() && batch.len() > 1 {
+            // One bad event must not cost the others: apply them one by one.
+            for event in &batch {
+                let _ = apply_with_retry(store.as_ref(), std::slice::from_ref(event)).await;
             }
         }
         batch.clear();
     }
+}
+
+/// Retries a busy or briefly unavailable database a few times before giving up (and logging what is lost).
+async fn apply_with_retry(store: &dyn Store, events: &[ReportEvent]) -> Result<(), ()> {
+    let mut delay = Duration::from_millis(50);
+    for attempt in 1..=4 {
+        match store.apply(events).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 4 => {
+                tracing::warn!(error = %e, attempt, "writing reports failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) if events.len() == 1 => {
+                tracing::error!(error = %e, event = ?events[0], "report event could not be stored; dropped");
+            }
+            Err(_) => {}
+        }
+    }
+    Err(())
 }

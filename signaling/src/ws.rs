@@ -50,13 +50,13 @@ pub async fn run(mut socket: WebSocket, ip: IpAddr, state: AppState) {
             frame = socket.recv() => {
                 last_heard = Instant::now();
                 stop = match frame {
-                    Some(Ok(Message::Text(text))) => {
-                        if text.len() > MAX_MESSAGE_BYTES {
-                            state.metrics.reject("message_too_large");
-                            Some(Stop::Close(close_code::MESSAGE_TOO_BIG, "message larger than 65536 bytes"))
-                        } else if bucket.try_take(hub::now()) {
+                    Some(Ok(frame @ (Message::Text(_) | Message::Binary(_)))) => {
+                        if bucket.try_take(hub::now()) {
                             strikes = 0;
-                            on_text(&mut socket, &state, conn, ip, text.as_str()).await.err()
+                            match frame {
+                                Message::Text(text) => on_text(&mut socket, &state, conn, ip, text.as_str()).await.err(),
+                                _ => on_binary(&mut socket, &state).await.err(),
+                            }
                         } else {
                             state.metrics.reject(ErrorCode::RateLimited.as_str());
                             strikes += 1;
@@ -66,15 +66,6 @@ pub async fn run(mut socket: WebSocket, ip: IpAddr, state: AppState) {
                                 send(&mut socket, &ServerMessage::error(ErrorCode::RateLimited, None)).await.err()
                             }
                         }
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        state.metrics.reject(ErrorCode::BadJson.as_str());
-                        let msg = ServerMessage::Error {
-                            code: ErrorCode::BadJson,
-                            message: "Binary frames are not accepted; send JSON text frames.".into(),
-                            in_reply_to: None,
-                        };
-                        send(&mut socket, &msg).await.err()
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
                     Some(Ok(Message::Close(_))) | None => Some(Stop::Gone),
@@ -99,15 +90,42 @@ pub async fn run(mut socket: WebSocket, ip: IpAddr, state: AppState) {
         }
     }
     if let Some(Stop::Close(code, reason)) = stop {
-        let frame = CloseFrame { code, reason: reason.into() };
-        // Best effort: the peer may already be gone.
-        let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(Message::Close(Some(frame)))).await;
+        close_handshake(&mut socket, code, reason).await;
     }
     let _ = state.hub.send(HubMsg::Core(Input::Disconnected { conn })).await;
     state.metrics.connections.dec();
 }
 
-/// Decodes and acts on one text frame.
+/// Sends our close frame, then reads (and discards) until the peer's close
+/// arrives ([RFC 6455 §7.1.1](https://www.rfc-editor.org/rfc/rfc6455#section-7.1.1)):
+/// closing with unread input would make TCP reset the connection before the
+/// peer reads our close code. Bounded, since the peer may be gone.
+async fn close_handshake(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame { code, reason: reason.into() };
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        socket.send(Message::Close(Some(frame))).await?;
+        while let Some(msg) = socket.recv().await {
+            if matches!(msg?, Message::Close(_)) {
+                break;
+            }
+        }
+        Ok::<(), axum::Error>(())
+    })
+    .await;
+}
+
+/// Binary frames are not part of the protocol.
+async fn on_binary(socket: &mut WebSocket, state: &AppState) -> Result<(), Stop> {
+    state.metrics.reject(ErrorCode::BadJson.as_str());
+    let msg = ServerMessage::Error {
+        code: ErrorCode::BadJson,
+        message: "Binary frames are not accepted; send JSON text frames.".into(),
+        in_reply_to: None,
+    };
+    send(socket, &msg).await
+}
+
+/// Decodes and acts on one text frame (at most MAX_MESSAGE_BYTES: the WebSocket layer enforces it).
 async fn on_text(
     socket: &mut WebSocket,
     state: &AppState,
@@ -174,8 +192,12 @@ async fn send(socket: &mut WebSocket, msg: &ServerMessage) -> Result<(), Stop> {
 
 /// A read error: over-size frames get 1009, anything else means the socket is gone.
 fn read_error(e: &axum::Error, state: &AppState) -> Stop {
-    let text = e.to_string();
-    if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("too big") {
+    use std::error::Error as _;
+    let too_big = e
+        .source()
+        .and_then(|s| s.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|t| matches!(t, tungstenite::Error::Capacity(_)));
+    if too_big {
         state.metrics.reject("message_too_large");
         Stop::Close(close_code::MESSAGE_TOO_BIG, "message larger than 65536 bytes")
     } else {

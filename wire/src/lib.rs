@@ -40,7 +40,7 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub mod close_code {
     /// The server is shutting down ([RFC 6455 §7.4.1](https://www.rfc-editor.org/rfc/rfc6455#section-7.4.1)).
     pub const GOING_AWAY: u16 = 1001;
-    /// The client kept breaking the rules (message rate far over the limit, binary frames).
+    /// The client kept sending over the message rate limit.
     pub const POLICY_VIOLATION: u16 = 1008;
     /// A frame was larger than [`crate::MAX_MESSAGE_BYTES`].
     pub const MESSAGE_TOO_BIG: u16 = 1009;

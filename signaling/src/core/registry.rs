@@ -286,16 +286,20 @@ impl Registry {
             self.deadlines.remove(&(deadline, pid));
         }
         let role = p.role;
+        let resume_token = p.resume_token.clone();
         self.by_conn.insert(conn, pid);
-        out.push(Output::Send {
-            conn,
-            msg: ServerMessage::Resumed {
+        let msg = if role == Role::Waiting {
+            // Still in the lobby: it learns no more about the session than `join` told it.
+            ServerMessage::Lobby { session_number: number, participant_id: pid, resume_token }
+        } else {
+            ServerMessage::Resumed {
                 session: session.info(),
                 participant_id: pid,
                 role,
                 ice_servers: self.config.ice_servers.clone(),
-            },
-        });
+            }
+        };
+        out.push(Output::Send { conn, msg });
         self.broadcast_change_of(number, role, out);
         Ok(())
     }

@@ -552,3 +552,25 @@ fn lobby_changes_reach_only_csrs() {
     let walt = h.reg.handle(Input::Disconnected { conn: ConnId(3) }, h.now);
     assert!(sent_to(&walt, ConnId(2)).is_empty());
 }
+
+#[test]
+fn a_waiting_customer_resumes_into_the_lobby_and_learns_nothing_more() {
+    let mut h = Harness::new();
+    let c = h.create(1);
+    let out = h.req(2, Request::Join { session_number: c.number, name: name("Walt"), invite_token: None });
+    let Some(ServerMessage::Lobby { participant_id, resume_token, .. }) =
+        sent_to(&out, ConnId(2)).first().copied()
+    else {
+        panic!()
+    };
+    let (walt, token) = (*participant_id, resume_token.clone());
+    h.disconnect(2);
+    let out = h.req(3, Request::Resume { resume_token: token });
+    assert!(
+        matches!(sent_to(&out, ConnId(3))[0], ServerMessage::Lobby { participant_id, .. } if *participant_id == walt),
+        "{out:?}"
+    );
+    // Admitting after the resume reaches the new connection.
+    let out = h.req(1, Request::Admit { participant_id: walt });
+    assert!(matches!(sent_to(&out, ConnId(3))[0], ServerMessage::Joined { .. }));
+}
