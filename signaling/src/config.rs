@@ -276,9 +276,11 @@ mod tests {
         let mut c = Config::default();
         c.tls.cert = Some("a.pem".into());
         assert!(c.validate().unwrap_err().to_string().contains("tls.key"));
-        let mut c = Config::default();
-        c.allowed_origins = vec!["example.com".into()];
+        let c = Config { allowed_origins: vec!["example.com".into()], ..Config::default() };
         assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.limits.signins_per_minute = 0;
+        assert!(c.validate().unwrap_err().to_string().contains("signins_per_minute"));
         let mut c = Config::default();
         c.auth.token_secret = Some("abc".into());
         assert!(c.validate().is_err());

@@ -244,7 +244,7 @@ const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Qvz4Y2ZDF7vTBH0zTi4HdbNHcgyyOy8pZZgtoUHDD0Y";
 
 /// The signed-in CSR from `Authorization: Bearer <token>`.
-fn bearer(headers: &HeaderMap, state: &AppState) -> Result<Agent, Response> {
+fn bearer(headers: &HeaderMap, state: &AppState) -> Result<Agent, Box<Response>> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
@@ -253,7 +253,11 @@ fn bearer(headers: &HeaderMap, state: &AppState) -> Result<Agent, Response> {
             api_error(StatusCode::UNAUTHORIZED, "unauthorized", "Sign in first (Authorization: Bearer).")
         })?;
     state.tokens.verify(token.trim(), hub::now()).map_err(|_| {
-        api_error(StatusCode::UNAUTHORIZED, "unauthorized", "Sign in again: the token is invalid or expired.")
+        Box::new(api_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Sign in again: the token is invalid or expired.",
+        ))
     })
 }
 
@@ -268,7 +272,7 @@ async fn list_reports(
     Query(q): Query<ReportQuery>,
 ) -> Response {
     if let Err(r) = bearer(&headers, &state) {
-        return r;
+        return *r;
     }
     match state.store.reports(q.limit.unwrap_or(100).min(1000)).await {
         Ok(reports) => Json(json!({ "reports": reports })).into_response(),
@@ -281,7 +285,7 @@ async fn list_reports(
 
 async fn get_report(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = bearer(&headers, &state) {
-        return r;
+        return *r;
     }
     let Ok(id) = id.parse::<SessionId>() else {
         return api_error(StatusCode::BAD_REQUEST, "bad_request", "A session id is 32 lowercase hex digits.");

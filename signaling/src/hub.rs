@@ -31,6 +31,7 @@ pub enum HubMsg {
 
 /// What the hub tells a connection task.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // `Send` is nearly every command; boxing it would allocate for each.
 pub enum ConnCommand {
     /// Send this message.
     Send(ServerMessage),

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use tandem_wire::{ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, ServerMessage, Signal, close_code};
+use tandem_wire::{ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, ServerMessage, close_code};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -146,39 +146,23 @@ async fn on_text(
         }
     };
     let kind = msg.type_name();
-    let refuse = |code: ErrorCode| {
-        state.metrics.reject(code.as_str());
-        ServerMessage::error(code, Some(kind))
-    };
     let now = hub::now();
-    let request = match msg {
-        ClientMessage::Ping { nonce } => return send(socket, &ServerMessage::Pong { nonce }).await,
-        ClientMessage::CreateSession { token, session_type, tracking_code } => {
-            match state.tokens.verify(token.as_str(), now) {
-                Ok(agent) => Request::CreateSession { agent, session_type, tracking_code },
-                Err(_) => return send(socket, &refuse(ErrorCode::Unauthorized)).await,
-            }
-        }
-        ClientMessage::Assist { token, session_number } => match state.tokens.verify(token.as_str(), now) {
-            Ok(agent) => Request::Assist { agent, session_number },
-            Err(_) => return send(socket, &refuse(ErrorCode::Unauthorized)).await,
-        },
-        ClientMessage::Join { session_number, name, invite_token } => {
-            if !state.allow_join(ip, now) {
-                return send(socket, &refuse(ErrorCode::JoinRateLimited)).await;
-            }
-            Request::Join { session_number, name, invite_token }
-        }
-        ClientMessage::Resume { resume_token } => Request::Resume { resume_token },
-        ClientMessage::Admit { participant_id } => Request::Admit { participant_id },
-        ClientMessage::Refuse { participant_id } => Request::Refuse { participant_id },
-        ClientMessage::Leave {} => Request::Leave,
-        ClientMessage::EndSession {} => Request::EndSession,
-        ClientMessage::Offer { to, sdp } => Request::Relay { to, signal: Signal::Offer { sdp } },
-        ClientMessage::Answer { to, sdp } => Request::Relay { to, signal: Signal::Answer { sdp } },
-        ClientMessage::Candidate { to, ice } => Request::Relay { to, signal: Signal::Candidate { ice } },
+    if let ClientMessage::Ping { nonce } = msg {
+        return send(socket, &ServerMessage::Pong { nonce }).await;
+    }
+    let refused = if matches!(msg, ClientMessage::Join { .. }) && !state.allow_join(ip, now) {
+        Err(ErrorCode::JoinRateLimited)
+    } else {
+        Request::from_client(msg, |token| state.tokens.verify(token.as_str(), now).ok())
     };
-    forward(state, conn, request).await
+    match refused {
+        Ok(Some(request)) => forward(state, conn, request).await,
+        Ok(None) => Ok(()),
+        Err(code) => {
+            state.metrics.reject(code.as_str());
+            send(socket, &ServerMessage::error(code, Some(kind))).await
+        }
+    }
 }
 
 async fn forward(state: &AppState, conn: ConnId, request: Request) -> Result<(), Stop> {

@@ -20,8 +20,8 @@ pub use registry::{CoreConfig, Registry};
 pub use time::Timestamp;
 
 use tandem_wire::{
-    DisplayName, EndReason, InviteToken, Label, ParticipantId, ResumeToken, Role, ServerMessage, SessionId,
-    SessionNumber, Signal,
+    AuthToken, ClientMessage, DisplayName, EndReason, ErrorCode, InviteToken, Label, ParticipantId,
+    ResumeToken, Role, ServerMessage, SessionId, SessionNumber, Signal,
 };
 
 /// One WebSocket connection, numbered by the shell.
@@ -66,6 +66,38 @@ pub enum Request {
 }
 
 impl Request {
+    /// The core's form of a decoded client message. `Ok(None)` for `ping`, which
+    /// the connection answers itself. CSR requests carry a sign-in token, which
+    /// `verify` turns into the [`Agent`] it stands for (or refuses).
+    pub fn from_client(
+        msg: ClientMessage,
+        verify: impl FnOnce(&AuthToken) -> Option<Agent>,
+    ) -> Result<Option<Self>, ErrorCode> {
+        let request = match msg {
+            ClientMessage::Ping { .. } => return Ok(None),
+            ClientMessage::CreateSession { token, session_type, tracking_code } => {
+                let agent = verify(&token).ok_or(ErrorCode::Unauthorized)?;
+                Self::CreateSession { agent, session_type, tracking_code }
+            }
+            ClientMessage::Assist { token, session_number } => {
+                let agent = verify(&token).ok_or(ErrorCode::Unauthorized)?;
+                Self::Assist { agent, session_number }
+            }
+            ClientMessage::Join { session_number, name, invite_token } => {
+                Self::Join { session_number, name, invite_token }
+            }
+            ClientMessage::Resume { resume_token } => Self::Resume { resume_token },
+            ClientMessage::Admit { participant_id } => Self::Admit { participant_id },
+            ClientMessage::Refuse { participant_id } => Self::Refuse { participant_id },
+            ClientMessage::Offer { to, sdp } => Self::Relay { to, signal: Signal::Offer { sdp } },
+            ClientMessage::Answer { to, sdp } => Self::Relay { to, signal: Signal::Answer { sdp } },
+            ClientMessage::Candidate { to, ice } => Self::Relay { to, signal: Signal::Candidate { ice } },
+            ClientMessage::Leave {} => Self::Leave,
+            ClientMessage::EndSession {} => Self::EndSession,
+        };
+        Ok(Some(request))
+    }
+
     /// The wire `"type"` of the request, for error replies.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -131,6 +131,33 @@ impl Registry {
         self.by_participant.len()
     }
 
+    /// Panics if the indexes disagree with the sessions. For tests and fuzzing:
+    /// every state the core can reach must pass.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) {
+        let mut participants = 0;
+        for (number, session) in &self.sessions {
+            assert_eq!(session.number, *number);
+            for p in &session.participants {
+                participants += 1;
+                assert_eq!(self.by_participant.get(&p.id), Some(number), "participant index");
+                assert_eq!(self.by_resume_token.get(&p.resume_token), Some(&p.id), "resume index");
+                match (p.conn, p.grace_deadline) {
+                    (Some(c), None) => assert_eq!(self.by_conn.get(&c), Some(&p.id), "connection index"),
+                    (None, Some(d)) => assert!(self.deadlines.contains(&(d, p.id)), "deadline index"),
+                    other => panic!("connected xor in grace, got {other:?}"),
+                }
+            }
+            let primaries = session.participants.iter().filter(|p| p.role == Role::PrimaryCsr).count();
+            assert_eq!(primaries, 1, "exactly one primary CSR");
+            assert!(session.participants.iter().filter(|p| p.role == Role::PrimaryCustomer).count() <= 1);
+            assert!(session.participants.len() <= self.config.max_participants);
+        }
+        assert_eq!(self.by_participant.len(), participants);
+        assert_eq!(self.by_resume_token.len(), participants);
+        assert_eq!(self.by_conn.len() + self.deadlines.len(), participants);
+    }
+
     fn request(
         &mut self,
         conn: ConnId,

@@ -86,7 +86,9 @@ impl Harness {
     }
 
     fn req(&mut self, conn: u64, request: Request) -> Vec<Output> {
-        self.reg.handle(Input::Request { conn: ConnId(conn), request }, self.now)
+        let out = self.reg.handle(Input::Request { conn: ConnId(conn), request }, self.now);
+        self.reg.check_invariants();
+        out
     }
 
     fn create(&mut self, conn: u64) -> Created {
@@ -134,12 +136,16 @@ impl Harness {
     }
 
     fn disconnect(&mut self, conn: u64) -> Vec<Output> {
-        self.reg.handle(Input::Disconnected { conn: ConnId(conn) }, self.now)
+        let out = self.reg.handle(Input::Disconnected { conn: ConnId(conn) }, self.now);
+        self.reg.check_invariants();
+        out
     }
 
     fn advance(&mut self, d: Duration) -> Vec<Output> {
         self.now = self.now.after(d);
-        self.reg.handle_timeout(self.now)
+        let out = self.reg.handle_timeout(self.now);
+        self.reg.check_invariants();
+        out
     }
 }
 
@@ -184,8 +190,18 @@ fn session_numbers_are_unique_among_live_sessions() {
     let mut h = Harness::new();
     let mut seen = std::collections::HashSet::new();
     for conn in 0..5000 {
-        assert!(seen.insert(h.create(conn).number), "duplicate number");
+        let request =
+            Request::CreateSession { agent: agent(1, "Carla"), session_type: None, tracking_code: None };
+        // Straight to the registry: checking every invariant after each of 5000 creations is quadratic.
+        let out = h.reg.handle(Input::Request { conn: ConnId(conn), request }, h.now);
+        let Some(ServerMessage::SessionCreated { session, .. }) =
+            sent_to(&out, ConnId(conn)).first().copied()
+        else {
+            panic!("{out:?}")
+        };
+        assert!(seen.insert(session.session_number), "duplicate number");
     }
+    h.reg.check_invariants();
     assert_eq!(h.reg.session_count(), 5000);
 }
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh Debian 12 machine, installing what
+# the tests need first. This is the README's test command; .ci/run calls it.
+#
+#   scripts/test.sh            everything (format, lints, tests, fuzz smoke run)
+#   FUZZ_SECONDS=0 scripts/test.sh   skip the fuzz run (the target is still built)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Debian packages the tests need. The signaling tests need none beyond the
+# toolchain; later issues add (chromium, xvfb, coturn, ...) here.
+DEBIAN_PACKAGES=(pkg-config)
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+step "format"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+  cargo test --workspace --doc --locked
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+
+step "fuzz target (decoder + session core)"
+if cargo +nightly --version >/dev/null 2>&1; then
+  command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+  (cd fuzz && cargo +nightly fuzz build signaling_messages)
+  seconds="${FUZZ_SECONDS:-60}"
+  if [ "$seconds" -gt 0 ]; then
+    corpus="$(mktemp -d)"
+    trap 'rm -rf "$corpus"' EXIT
+    (cd fuzz && cargo +nightly fuzz run signaling_messages "$corpus" seeds/signaling_messages -- \
+      -max_total_time="$seconds" -max_len=4096)
+  fi
+else
+  echo "no nightly toolchain: checking that the fuzz target compiles on stable instead"
+  cargo check --manifest-path fuzz/Cargo.toml --bins
+fi
+
+step "all tests passed"
