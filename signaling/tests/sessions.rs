@@ -83,12 +83,7 @@ async fn invite_token_admits_directly_and_assistant_joins_without_control() {
     // The primary CSR can.
     csr.send(json!({"v":1,"type":"end_session"})).await;
     for c in [&mut csr, &mut ann, &mut ana] {
-        let reason = c
-            .recv_until(|m| match m {
-                ServerMessage::SessionEnded { reason } => Some(*reason),
-                _ => None,
-            })
-            .await;
+        let reason = c.expect_session_ended().await;
         assert_eq!(reason, EndReason::EndedByCsr);
     }
 }
@@ -147,12 +142,7 @@ async fn primary_csr_dropping_ends_the_session_after_the_grace_period() {
     csr.drop_connection().await;
     let list = ann.expect_participants(2).await;
     assert_eq!(list[0], (s.pid, Role::PrimaryCsr, false), "shown as disconnected during the grace period");
-    let reason = ann
-        .recv_until(|m| match m {
-            ServerMessage::SessionEnded { reason } => Some(*reason),
-            _ => None,
-        })
-        .await;
+    let reason = ann.expect_session_ended().await;
     assert_eq!(reason, EndReason::PrimaryCsrTimedOut);
     let token = srv.signin("carla").await;
     let (status, report) = srv.get_json(&format!("/api/v1/reports/{}", s.session_id), &token).await;
@@ -219,12 +209,7 @@ async fn reports_survive_a_restart_and_shutdown_tells_clients() {
     live_csr.expect_participants(2).await;
     srv.shutdown().await;
     for c in [&mut live_csr, &mut live_ann] {
-        let reason = c
-            .recv_until(|m| match m {
-                ServerMessage::SessionEnded { reason } => Some(*reason),
-                _ => None,
-            })
-            .await;
+        let reason = c.expect_session_ended().await;
         assert_eq!(reason, EndReason::ServerShutdown);
         assert_eq!(c.expect_close().await, close_code::GOING_AWAY);
     }

@@ -202,6 +202,15 @@ impl Client {
         }
     }
 
+    /// Waits for `session_ended`; returns its reason.
+    pub async fn expect_session_ended(&mut self) -> tandem_wire::EndReason {
+        self.recv_until(|m| match m {
+            ServerMessage::SessionEnded { reason } => Some(*reason),
+            _ => None,
+        })
+        .await
+    }
+
     /// The next error's code.
     pub async fn expect_error(&mut self) -> tandem_wire::ErrorCode {
         match self.recv().await {
