@@ -10,7 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 /// Always in `100000000..=999999999`, so it has 9 digits without a leading
 /// zero. [`fmt::Display`] shows it grouped as `123 456 789`; on the wire it is
 /// the string `"123456789"`. Parsing accepts spaces and dashes between digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ts_rs::TS)]
+#[ts(type = "string")]
 pub struct SessionNumber(u32);
 
 /// Why a string is not a session number.
@@ -114,7 +115,8 @@ impl<'de> Deserialize<'de> for SessionNumber {
 macro_rules! hex_id {
     ($(#[$doc:meta])* $name:ident, $int:ty, $width:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ts_rs::TS)]
+        #[ts(type = "string")]
         pub struct $name($int);
 
         impl $name {

@@ -2,12 +2,14 @@
 //! sends ([`ServerMessage`]). Both are tagged by `"type"`; the codec adds `"v"`.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::ids::{ParticipantId, SessionId, SessionNumber};
 use crate::text::{AuthToken, DisplayName, InviteToken, Label, ResumeToken, Sdp};
 
 /// A message from a client (browser, native peer, third-party client) to the server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(optional_fields)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// A signed-in CSR starts a session and becomes its primary CSR (SES-1).
@@ -110,7 +112,8 @@ impl Signal {
 /// ([WebRTC §4.8.1.1](https://www.w3.org/TR/webrtc/#dom-rtcicecandidateinit)),
 /// so a browser can send `candidate.toJSON()` as is. An empty `candidate`
 /// means end of candidates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(optional_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct IceCandidate {
     pub candidate: IceText,
@@ -123,8 +126,8 @@ pub struct IceCandidate {
 }
 
 /// A bounded string inside an ICE candidate (at most 2048 bytes, no control characters).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(type = "string")]
 pub struct IceText(String);
 
 impl IceText {
@@ -155,7 +158,8 @@ impl<'de> Deserialize<'de> for IceText {
 }
 
 /// A message from the server to one client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(optional_fields)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// First message on every connection: who we are and the limits that apply.
@@ -242,7 +246,8 @@ impl ServerMessage {
 }
 
 /// What every participant of a session may know about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields)]
 pub struct SessionInfo {
     pub session_id: SessionId,
     pub session_number: SessionNumber,
@@ -255,7 +260,8 @@ pub struct SessionInfo {
 }
 
 /// One line of the participants list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields)]
 pub struct ParticipantInfo {
     pub id: ParticipantId,
     pub name: DisplayName,
@@ -265,7 +271,7 @@ pub struct ParticipantInfo {
 }
 
 /// A participant's role in a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The CSR who controls the session; the only one who can admit, refuse and end.
@@ -304,7 +310,7 @@ impl Role {
 }
 
 /// Why a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EndReason {
@@ -334,7 +340,7 @@ impl EndReason {
 }
 
 /// Error codes of [`ServerMessage::Error`]; `docs/protocol.md` lists when each is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -435,7 +441,8 @@ impl ErrorCode {
 
 /// A STUN or TURN server for `RTCPeerConnection`'s `iceServers`
 /// ([WebRTC §4.2.4](https://www.w3.org/TR/webrtc/#dom-rtciceserver)).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields)]
 pub struct IceServer {
     pub urls: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -53,7 +53,8 @@ fn check(s: &str, min: usize, max: usize, charset: Charset) -> Result<(), TextEr
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, min = $min:expr, max = $max:expr, $charset:ident, trim = $trim:literal, secret = $secret:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash)]
+        #[derive(Clone, PartialEq, Eq, Hash, ts_rs::TS)]
+        #[ts(type = "string")]
         pub struct $name(String);
 
         impl $name {

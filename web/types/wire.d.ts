@@ -1,0 +1,68 @@
+// Generated from the Rust definitions in wire/src by wire/tests/typescript.rs. Do not edit.
+// Regenerate: TANDEM_UPDATE_WIRE_TS=1 cargo test -p tandem-wire --test typescript
+
+/** The protocol version every message carries as `v`. */
+export const PROTOCOL_VERSION: 1;
+/** Largest text frame either side accepts, in bytes. */
+export const MAX_MESSAGE_BYTES: 65536;
+
+/** A message as sent on the wire: the message plus `"v": 1`. */
+export type Versioned<T> = T & { v: 1 };
+
+export type ClientMessage = { "type": "create_session", token: AuthToken, session_type?: Label, tracking_code?: Label, } | { "type": "join", session_number: SessionNumber, name: DisplayName, invite_token?: InviteToken, } | { "type": "assist", token: AuthToken, session_number: SessionNumber, } | { "type": "resume", resume_token: ResumeToken, } | { "type": "admit", participant_id: ParticipantId, } | { "type": "refuse", participant_id: ParticipantId, } | { "type": "offer", to: ParticipantId, sdp: Sdp, } | { "type": "answer", to: ParticipantId, sdp: Sdp, } | { "type": "candidate", to: ParticipantId, ice: IceCandidate, } | { "type": "leave", } | { "type": "end_session", } | { "type": "ping", nonce?: number, };
+
+export type ServerMessage = { "type": "hello", server: string, protocol: number, max_message_bytes: number, 
+/**
+ * Send something (a `ping` will do) at least this often.
+ */
+keepalive_secs: number, } | { "type": "session_created", session: SessionInfo, participant_id: ParticipantId, resume_token: ResumeToken, invite_token: InviteToken, 
+/**
+ * The join link for customers (SES-2); it carries the invite token.
+ */
+invite_link: string, ice_servers: Array<IceServer>, } | { "type": "lobby", session_number: SessionNumber, participant_id: ParticipantId, resume_token: ResumeToken, } | { "type": "joined", session: SessionInfo, participant_id: ParticipantId, role: Role, resume_token: ResumeToken, ice_servers: Array<IceServer>, } | { "type": "refused", } | { "type": "resumed", session: SessionInfo, participant_id: ParticipantId, role: Role, ice_servers: Array<IceServer>, } | { "type": "participants", participants: Array<ParticipantInfo>, } | { "type": "offer", from: ParticipantId, sdp: Sdp, } | { "type": "answer", from: ParticipantId, sdp: Sdp, } | { "type": "candidate", from: ParticipantId, ice: IceCandidate, } | { "type": "session_ended", reason: EndReason, } | { "type": "pong", nonce?: number, } | { "type": "error", code: ErrorCode, message: string, 
+/**
+ * The `"type"` of the message this answers, when it could be read.
+ */
+in_reply_to?: string, };
+
+export type SessionNumber = string;
+
+export type ParticipantId = string;
+
+export type SessionId = string;
+
+export type DisplayName = string;
+
+export type Label = string;
+
+export type AuthToken = string;
+
+export type InviteToken = string;
+
+export type ResumeToken = string;
+
+export type Sdp = string;
+
+export type IceText = string;
+
+export type IceCandidate = { candidate: IceText, sdpMid?: IceText, sdpMLineIndex?: number, usernameFragment?: IceText, };
+
+export type IceServer = { urls: Array<string>, username?: string, credential?: string, };
+
+export type SessionInfo = { session_id: SessionId, session_number: SessionNumber, 
+/**
+ * The number grouped for reading out: `123 456 789`.
+ */
+display_number: string, session_type?: Label, tracking_code?: Label, };
+
+export type ParticipantInfo = { id: ParticipantId, name: DisplayName, role: Role, 
+/**
+ * False while the participant's connection is lost and the server waits for it to resume.
+ */
+connected: boolean, };
+
+export type Role = "primary_csr" | "assistant_csr" | "primary_customer" | "secondary_customer" | "waiting";
+
+export type EndReason = "ended_by_csr" | "primary_csr_left" | "primary_csr_timed_out" | "server_shutdown" | "interrupted";
+
+export type ErrorCode = "bad_json" | "unsupported_version" | "unknown_type" | "bad_message" | "rate_limited" | "join_rate_limited" | "unauthorized" | "session_unavailable" | "session_full" | "not_allowed" | "not_in_session" | "already_in_session" | "unknown_participant" | "resume_failed" | "internal";
