@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Debian packages the tests need. The signaling tests need none beyond the
-# toolchain; later issues add (chromium, xvfb, coturn, ...) here.
-DEBIAN_PACKAGES=(pkg-config)
+# Debian packages the tests need: the union of scripts/debian-packages/*.txt
+# (one list per area, so that each part of the product names its own needs).
+mapfile -t DEBIAN_PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/debian-packages/*.txt | sort -u)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -20,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   step "installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
 step "format"
@@ -35,6 +35,12 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo test --workspace --doc --locked
 else
   cargo test --workspace --locked --no-fail-fast
+fi
+
+if [ -f package.json ]; then
+  step "web client tests (npm)"
+  npm ci --no-audit --no-fund
+  npm test
 fi
 
 step "fuzz target (decoder + session core)"
