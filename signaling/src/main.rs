@@ -153,8 +153,8 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    raise_fd_limit();
+async fn serve(mut config: Config) -> anyhow::Result<()> {
+    fit_connections_to_fd_limit(&mut config);
     let running = server::start(config).await?;
     eprintln!("Tandem is running at {}", running.url);
     running.run_until(shutdown_signal()).await
@@ -179,11 +179,28 @@ async fn shutdown_signal() {
     tokio::select! { () = ctrl_c => {}, () = term => {} }
 }
 
-/// Lifts the soft open-files limit to the hard one: each WebSocket is a file descriptor.
-fn raise_fd_limit() {
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(n) => tracing::debug!(limit = n, "open files limit"),
-        Err(e) => tracing::warn!(error = %e, "could not raise the open files limit"),
+/// Lifts the soft open-files limit to the hard one (each WebSocket is a file
+/// descriptor) and lowers `max_connections` to what fits, so that a full server
+/// answers 503 instead of silently failing to accept.
+fn fit_connections_to_fd_limit(config: &mut Config) {
+    /// Descriptors kept for the database, listeners, logs and HTTP requests in flight.
+    const RESERVE: u64 = 256;
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read or raise the open files limit");
+            return;
+        }
+    };
+    let fits = usize::try_from(limit.saturating_sub(RESERVE)).unwrap_or(usize::MAX).max(1);
+    if config.limits.max_connections > fits {
+        tracing::warn!(
+            open_files_limit = limit,
+            configured = config.limits.max_connections,
+            max_connections = fits,
+            "the open files limit caps WebSocket connections; raise it (ulimit -n, LimitNOFILE=) for more"
+        );
+        config.limits.max_connections = fits;
     }
 }
 

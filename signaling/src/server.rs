@@ -90,9 +90,18 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, %url, "serving {scheme}");
         async move {
+            // TCP_NODELAY: signaling sends small messages back to back (trickled
+            // candidates); with Nagle's algorithm the second waits ~40 ms for the
+            // client's delayed ACK.
+            use axum_server::accept::NoDelayAcceptor;
             match tls {
-                Some(tls) => axum_server::from_tcp_rustls(listener, tls)?.handle(handle).serve(app).await,
-                None => axum_server::from_tcp(listener)?.handle(handle).serve(app).await,
+                Some(tls) => {
+                    let server = axum_server::from_tcp_rustls(listener, tls)?;
+                    server.map(|a| a.acceptor(NoDelayAcceptor)).handle(handle).serve(app).await
+                }
+                None => {
+                    axum_server::from_tcp(listener)?.acceptor(NoDelayAcceptor).handle(handle).serve(app).await
+                }
             }
         }
     };
