@@ -142,7 +142,7 @@ async fn ws_upgrade(
     let tracker = state.connections.clone();
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(4 * MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| tracker.track_future(ws::run(socket, peer.ip(), state)))

@@ -184,7 +184,7 @@ async fn shutdown_signal() {
 /// answers 503 instead of silently failing to accept.
 fn fit_connections_to_fd_limit(config: &mut Config) {
     /// Descriptors kept for the database, listeners, logs and HTTP requests in flight.
-    const RESERVE: u64 = 256;
+    const RESERVE: u64 = 64;
     let limit = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(n) => n,
         Err(e) => {
