@@ -22,8 +22,7 @@
 //!   also CPU time, of the server, of the load generator and of anything else
 //!   (which should be ~0 for figures worth keeping).
 //!
-//! Results and their analysis: `BENCHMARKS.md`; `nodelay_preload.c` next to this
-//! file is the TCP_NODELAY experiment described there.
+//! Results and their analysis: `BENCHMARKS.md`.
 //!
 //! The client side runs in worker processes (this binary again, hidden `worker`
 //! subcommand): a process may not hold more file descriptors than its
