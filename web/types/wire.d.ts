@@ -25,6 +25,18 @@ invite_link: string, ice_servers: Array<IceServer>, } | { "type": "lobby", sessi
  */
 in_reply_to?: string, };
 
+export type ChatMessage = { "type": "chat", text: ChatText, 
+/**
+ * The chosen recipients ("send to"); empty means everyone in the session.
+ */
+to: Array<ParticipantId>, 
+/**
+ * When it was sent, Unix milliseconds (the sender's clock).
+ */
+sent_at: number, };
+
+export type ChatText = string;
+
 export type SessionNumber = string;
 
 export type ParticipantId = string;

@@ -16,6 +16,7 @@
 //! [`DisplayName`] is never empty nor over 64 characters, ...), so the code
 //! behind the decoder never re-validates.
 
+pub mod channels;
 mod codec;
 mod ids;
 mod messages;
@@ -27,7 +28,7 @@ pub use messages::{
     ClientMessage, EndReason, ErrorCode, IceCandidate, IceServer, IceText, ParticipantInfo, Role,
     ServerMessage, SessionInfo, Signal,
 };
-pub use text::{AuthToken, DisplayName, InviteToken, Label, ResumeToken, Sdp, TextError};
+pub use text::{AuthToken, ChatText, DisplayName, InviteToken, Label, ResumeToken, Sdp, TextError};
 
 /// The protocol version this crate speaks; every message carries it as `"v"`.
 pub const PROTOCOL_VERSION: u32 = 1;

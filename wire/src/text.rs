@@ -131,6 +131,11 @@ text_type!(
     ResumeToken, min = 16, max = 64, Token, trim = false, secret = true
 );
 text_type!(
+    /// The text of a chat message (TOOL-1): 1 to 4000 characters, line breaks allowed.
+    /// Always rendered as text, never as HTML.
+    ChatText, min = 1, max = 4000, Multiline, trim = false, secret = false
+);
+text_type!(
     /// An SDP offer or answer ([RFC 8866](https://www.rfc-editor.org/rfc/rfc8866)), relayed untouched.
     Sdp, min = 1, max = 60_000, Multiline, trim = false, secret = false
 );

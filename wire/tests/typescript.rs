@@ -13,6 +13,8 @@ fn generate() -> String {
     let decls = [
         ClientMessage::decl(&cfg),
         ServerMessage::decl(&cfg),
+        channels::ChatMessage::decl(&cfg),
+        ChatText::decl(&cfg),
         SessionNumber::decl(&cfg),
         ParticipantId::decl(&cfg),
         SessionId::decl(&cfg),
