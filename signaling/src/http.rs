@@ -1,5 +1,6 @@
 //! HTTP routes: the WebSocket upgrade (with its Origin check), CSR sign-in,
-//! reports, health, metrics and the web client's static files.
+//! reports, health, metrics and the web client's static files (with the
+//! customer's join page also at `/join/{number}`, where invite links point).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,8 +99,11 @@ impl AppState {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let web = tower_http::services::ServeDir::new(&state.config.web_root);
+    // Invite links point at /join/{number}; the page reads the number from its path.
+    let join_page = tower_http::services::ServeFile::new(state.config.web_root.join("join.html"));
     Router::new()
         .route("/ws", get(ws_upgrade))
+        .route_service("/join/{number}", join_page)
         .route("/api/v1/signin", post(signin))
         .route("/api/v1/reports", get(list_reports))
         .route("/api/v1/reports/{session_id}", get(get_report))

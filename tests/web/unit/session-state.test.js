@@ -1,0 +1,121 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { admitted, initialState, isPrimaryCsr, lobby, peerPlan, reduce } from "../../../web/js/session-state.js";
+
+const session = { session_id: "f788c486ddbce07636c3cd8e8325a1df", session_number: "571700568", display_number: "571 700 568" };
+const CSR = "d62a49985528fb60";
+const ANN = "85c5732df9f614ba";
+const WENDY = "cd2d33ea56fe99ed";
+/** @param {any} msg */
+const server = (msg) => ({ type: /** @type {const} */ ("server"), msg: { v: 1, ...msg } });
+/** @param {any[]} actions */
+const run = (actions, state = initialState()) => actions.reduce(reduce, state);
+
+const created = server({
+  type: "session_created", session, participant_id: CSR, resume_token: "3TYZ8DZBxiT4P0syWf0Oog",
+  invite_token: "4VTM-f9eYgusIGpHx6SdZg", invite_link: "http://x/join/571700568#invite=4VTM-f9eYgusIGpHx6SdZg", ice_servers: [],
+});
+const list = (/** @type {any[]} */ ps) => server({ type: "participants", participants: ps });
+
+test("CSR: created, a customer waits in the lobby, is admitted", () => {
+  let s = run([created]);
+  assert.equal(s.phase, "in_session");
+  assert.equal(s.role, "primary_csr");
+  assert.equal(s.inviteLink, "http://x/join/571700568#invite=4VTM-f9eYgusIGpHx6SdZg");
+  assert.ok(isPrimaryCsr(s));
+  s = reduce(s, list([
+    { id: CSR, name: "Carla", role: "primary_csr", connected: true },
+    { id: ANN, name: "Ann", role: "waiting", connected: true },
+  ]));
+  assert.deepEqual(lobby(s).map((p) => p.id), [ANN]);
+  assert.deepEqual(peerPlan(s), [], "nobody to connect to while Ann waits");
+  s = reduce(s, list([
+    { id: CSR, name: "Carla", role: "primary_csr", connected: true },
+    { id: ANN, name: "Ann", role: "primary_customer", connected: true },
+  ]));
+  assert.deepEqual(lobby(s), []);
+  assert.deepEqual(admitted(s).map((p) => p.name), ["Carla", "Ann"]);
+  // Ann's id is smaller: she makes the offer, the CSR answers.
+  assert.deepEqual(peerPlan(s), [{ id: ANN, offerer: false }]);
+});
+
+test("offerer rule: the smaller participant id offers; disconnected peers are skipped", () => {
+  let s = run([created, list([
+    { id: CSR, name: "Carla", role: "primary_csr", connected: true },
+    { id: ANN, name: "Ann", role: "primary_customer", connected: true },
+    { id: WENDY, name: "Wendy", role: "secondary_customer", connected: true },
+  ])]);
+  // "85c5…" < "cd2d…" < "d62a…": both customers offer to the CSR.
+  assert.deepEqual(peerPlan(s), [{ id: ANN, offerer: false }, { id: WENDY, offerer: false }]);
+  s = reduce(s, list([
+    { id: CSR, name: "Carla", role: "primary_csr", connected: true },
+    { id: ANN, name: "Ann", role: "primary_customer", connected: false },
+  ]));
+  assert.deepEqual(peerPlan(s), []);
+});
+
+test("customer: lobby, joined, participants; the role follows the list (promotion)", () => {
+  let s = run([server({ type: "lobby", session_number: "571700568", participant_id: WENDY, resume_token: "5YWAWM6s_zdNrPqGkcqxLw" })]);
+  assert.equal(s.phase, "lobby");
+  assert.equal(s.sessionNumber, "571700568");
+  assert.equal(s.resumeToken, "5YWAWM6s_zdNrPqGkcqxLw");
+  assert.equal(reduce(s, list([{ id: CSR, name: "Carla", role: "primary_csr", connected: true }])).participants.length, 0,
+    "a waiting customer ignores lists");
+  s = run([
+    server({ type: "joined", session, participant_id: WENDY, role: "secondary_customer", resume_token: "5YWAWM6s_zdNrPqGkcqxLw", ice_servers: [] }),
+    list([
+      { id: CSR, name: "Carla", role: "primary_csr", connected: true },
+      { id: WENDY, name: "Wendy", role: "primary_customer", connected: true },
+    ]),
+  ], s);
+  assert.equal(s.phase, "in_session");
+  assert.equal(s.role, "primary_customer");
+  assert.deepEqual(peerPlan(s), [{ id: CSR, offerer: true }], "Wendy's id is smaller than the CSR's");
+});
+
+test("refused, ended and left clear the session and the resume token", () => {
+  const waiting = run([server({ type: "lobby", session_number: "571700568", participant_id: WENDY, resume_token: "5YWAWM6s_zdNrPqGkcqxLw" })]);
+  const refused = reduce(waiting, server({ type: "refused" }));
+  assert.equal(refused.phase, "refused");
+  assert.equal(refused.resumeToken, null);
+  const ended = run([created, server({ type: "session_ended", reason: "ended_by_csr" })]);
+  assert.equal(ended.phase, "ended");
+  assert.equal(ended.endReason, "ended_by_csr");
+  assert.equal(ended.resumeToken, null);
+  assert.equal(ended.session?.session_number, "571700568", "the page can still say which session ended");
+  const left = run([created, { type: "left" }]);
+  assert.equal(left.phase, "left");
+  assert.equal(reduce(left, server({ type: "session_ended", reason: "ended_by_csr" })).phase, "left");
+});
+
+test("errors are kept; resume_failed ends the session for this client", () => {
+  let s = reduce(initialState(), server({ type: "error", code: "session_unavailable", message: "x", in_reply_to: "join" }));
+  assert.equal(s.phase, "idle");
+  assert.deepEqual(s.lastError, { code: "session_unavailable", inReplyTo: "join" });
+  s = reduce(s, { type: "dismiss_error" });
+  assert.equal(s.lastError, null);
+  s = run([created, server({ type: "error", code: "resume_failed", message: "x", in_reply_to: "resume" })]);
+  assert.equal(s.phase, "ended");
+  assert.equal(s.resumeToken, null);
+});
+
+test("chat lines carry the sender's name, recipients and who sent them", () => {
+  let s = run([created, list([
+    { id: CSR, name: "Carla", role: "primary_csr", connected: true },
+    { id: ANN, name: "<b>Ann</b>", role: "primary_customer", connected: true },
+  ])]);
+  s = reduce(s, { type: "chat_received", from: ANN, msg: { type: "chat", text: "hi", to: [], sent_at: 5 } });
+  s = reduce(s, { type: "chat_sent", msg: { type: "chat", text: "hello", to: [ANN], sent_at: 6 } });
+  assert.deepEqual(s.chat, [
+    { from: ANN, fromName: "<b>Ann</b>", text: "hi", to: [], sentAt: 5, mine: false },
+    { from: CSR, fromName: "Carla", text: "hello", to: [ANN], sentAt: 6, mine: true },
+  ]);
+  const idle = reduce(initialState(), { type: "chat_received", from: ANN, msg: { type: "chat", text: "x", to: [], sent_at: 1 } });
+  assert.deepEqual(idle.chat, [], "no chat outside a session");
+});
+
+test("unknown server messages and signals leave the state unchanged", () => {
+  const s = run([created]);
+  assert.equal(reduce(s, server({ type: "surprise" })), s);
+  assert.equal(reduce(s, server({ type: "offer", from: ANN, sdp: "v=0" })), s);
+});

@@ -1,0 +1,99 @@
+// @ts-check
+/**
+ * The thin shell around the pure session reducer: it feeds server messages
+ * and peer events into `reduce`, keeps the signaling client's resume token
+ * and the peer connections in line with the new state, and hands the state
+ * to the page to render.
+ */
+
+import { PeerMesh } from "./peers.js";
+import { initialState, peerPlan, reduce } from "./session-state.js";
+import { SignalingClient, signalingUrl } from "./signaling.js";
+
+/** @typedef {import('./session-state.js').SessionState} SessionState */
+/** @typedef {import('./session-state.js').Action} Action */
+/** @typedef {import('../types/wire.js').ClientMessage} ClientMessage */
+/** @typedef {import('../types/wire.js').ParticipantId} ParticipantId */
+
+/**
+ * @param {(state: SessionState) => void} render called after every change
+ */
+export function startRuntime(render) {
+  let state = initialState();
+  /** @type {PeerMesh | null} */
+  let mesh = null;
+
+  /** @param {Action} action */
+  const dispatch = (action) => {
+    state = reduce(state, action);
+    client.setResumeToken(state.resumeToken);
+    if (state.phase === "in_session" && state.selfId) {
+      if (mesh && mesh.opts.selfId !== state.selfId) {
+        mesh.close();
+        mesh = null;
+      }
+      if (!mesh) {
+        mesh = new PeerMesh({
+          selfId: state.selfId,
+          iceServers: state.iceServers,
+          sendSignal: (m) => client.send(m),
+          onChat: (from, msg) => dispatch({ type: "chat_received", from, msg }),
+          onChange: () => render(state),
+        });
+      }
+      mesh.sync(peerPlan(state));
+    } else if (mesh) {
+      mesh.close();
+      mesh = null;
+    }
+    render(state);
+  };
+
+  const client = new SignalingClient({
+    url: signalingUrl(location),
+    onMessage: (msg) => {
+      if (msg.type === "offer" || msg.type === "answer" || msg.type === "candidate") {
+        void mesh?.handleSignal(msg);
+      } else {
+        dispatch({ type: "server", msg });
+      }
+    },
+    onStatus: (status) => dispatch({ type: "connection", status }),
+  });
+  client.connect();
+
+  return {
+    get state() {
+      return state;
+    },
+    /** @param {ClientMessage} msg */
+    send(msg) {
+      client.send(msg);
+    },
+    /** @param {Action} action */
+    dispatch,
+    /** Leaves the session (customers, assistants). */
+    leave() {
+      client.send({ type: "leave" });
+      dispatch({ type: "left" });
+    },
+    /**
+     * Sends a chat line; false when nobody received it.
+     * @param {string} text
+     * @param {ParticipantId[]} to empty: everyone
+     */
+    sendChat(text, to) {
+      if (!mesh) return false;
+      const { sent, msg } = mesh.sendChat(text, to, Date.now());
+      if (sent.length === 0) return false;
+      dispatch({ type: "chat_sent", msg });
+      return true;
+    },
+    /** Participants whose chat channel is open. */
+    chatReady() {
+      return mesh ? mesh.chatReady() : [];
+    },
+  };
+}
+
+/** @typedef {ReturnType<typeof startRuntime>} Runtime */
