@@ -1,17 +1,171 @@
-//! `tandem-peer`: the native peer. Media and joining come with the native peer issue.
+//! `tandem-peer`: join a Tandem session from the desktop.
+//!
+//! Today it joins (as a customer, or as a CSR creating or assisting a session),
+//! connects to every other participant over WebRTC and carries chat: lines
+//! typed on standard input go to everyone; messages received are printed.
 
-use clap::Parser;
+use std::process::ExitCode;
 
-/// Tandem native peer (not functional yet: it only reports its protocol version).
+use clap::{Parser, Subcommand};
+use tandem_peer::PeerError;
+use tandem_peer::link::LinkConfig;
+use tandem_peer::session::{self, Command, Event};
+use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
+use tandem_wire::{ChatText, DisplayName};
+use tokio::sync::mpsc;
+
+/// Tandem native peer.
 #[derive(Parser)]
 #[command(version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
 
-fn main() {
-    let _ = Cli::parse();
-    eprintln!(
-        "tandem-peer speaks Tandem signaling protocol v{}; joining sessions is not implemented yet.",
-        tandem_peer::PROTOCOL_VERSION
-    );
-    std::process::exit(2);
+#[derive(Subcommand)]
+enum Cmd {
+    /// Join a session as a customer, by session number or join link.
+    Join {
+        /// `123 456 789` or `https://site/join/123456789#invite=…`.
+        session: String,
+        /// The name the support agent sees.
+        #[arg(long)]
+        name: String,
+        /// The Tandem site (taken from the join link when one is given).
+        #[arg(long, env = "TANDEM_SERVER")]
+        server: Option<String>,
+    },
+    /// Sign in as a CSR and start a session, or assist in one.
+    Csr {
+        /// The Tandem site, e.g. https://help.example.com.
+        #[arg(long, env = "TANDEM_SERVER")]
+        server: String,
+        /// Your CSR account name.
+        #[arg(long)]
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Assist in this running session instead of starting one.
+        #[arg(long)]
+        assist: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), PeerError> {
+    let (server, entry) = match cli.command {
+        Cmd::Join { session, name, server } => {
+            let target = JoinTarget::parse(&session)?;
+            let server = target.server.clone().or(server).ok_or_else(|| {
+                PeerError::Input("give --server, or a join link that names the site".into())
+            })?;
+            let name = DisplayName::parse(name).map_err(|e| PeerError::Input(format!("--name: {e}")))?;
+            (server, Entry::Customer { target, name })
+        }
+        Cmd::Csr { server, name, password_stdin, assist } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| PeerError::Input(format!("reading the password: {e}")))?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                return Err(PeerError::Input(
+                    "use --password-stdin (interactive sign-in comes with the window)".into(),
+                ));
+            };
+            let token = sign_in(&server, &name, &password).await?;
+            let entry = match assist {
+                Some(number) => Entry::Assist {
+                    token,
+                    number: number.parse().map_err(|e| PeerError::Input(format!("--assist: {e}")))?,
+                },
+                None => Entry::CreateSession { token },
+            };
+            (server, entry)
+        }
+    };
+
+    let (command_tx, command_rx) = mpsc::channel(16);
+    let (event_tx, mut event_rx) = mpsc::channel(64);
+    // Standard input is blocking: read it on its own thread, one chat line per line.
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines().map_while(Result::ok) {
+            let Ok(text) = ChatText::parse(line) else { continue };
+            if command_tx.blocking_send(Command::Chat { text, to: Vec::new() }).is_err() {
+                break;
+            }
+        }
+        let _ = command_tx.blocking_send(Command::Leave);
+    });
+    let printer = tokio::spawn(async move {
+        while let Some(event) = event_rx.recv().await {
+            print_event(&event);
+        }
+    });
+    let result = session::run(&server, entry, LinkConfig::default(), command_rx, event_tx).await;
+    let _ = printer.await;
+    match result? {
+        Some(reason) => {
+            println!("session ended ({})", reason.as_str());
+            Ok(())
+        }
+        None => {
+            println!("left the session");
+            Ok(())
+        }
+    }
+}
+
+fn print_event(event: &Event) {
+    match event {
+        Event::Lobby => println!("waiting for the support agent to let you in..."),
+        Event::Joined { session, role, invite, .. } => {
+            println!("in session {} as {}", session.display_number, role.as_str());
+            if let Some((_, link)) = invite {
+                println!("invite link: {link}");
+            }
+        }
+        Event::Participants(list) => {
+            let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
+            println!("participants: {}", names.join(", "));
+        }
+        Event::Connected(id) => println!("connected to {id}"),
+        Event::ChatReady(id) => println!("chat with {id} is open"),
+        Event::Chat { from, text, private } => {
+            println!("{}{from}: {text}", if *private { "(private) " } else { "" });
+        }
+        Event::Refused { code, request } => {
+            println!(
+                "refused{}: {}",
+                request.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
+                code.message()
+            );
+        }
+    }
 }

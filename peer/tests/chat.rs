@@ -1,0 +1,207 @@
+//! Native peer ↔ native peer through the real signaling server on 127.0.0.1:
+//! join, WebRTC connection, chat both ways, end; and the clear failures.
+
+use std::time::Duration;
+
+use tandem_peer::PeerError;
+use tandem_peer::link::LinkConfig;
+use tandem_peer::session::{self, Command, Event};
+use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
+use tandem_signaling::config::Config;
+use tandem_signaling::server::RunningServer;
+use tandem_wire::{ChatText, DisplayName, EndReason, ParticipantId};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+const PASSWORD: &str = "correct horse battery";
+const DEADLINE: Duration = Duration::from_secs(20);
+
+async fn start_server() -> (RunningServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        Config { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().into(), ..Config::default() };
+    let store = tandem_signaling::store::open(&config.database_url()).await.unwrap();
+    let hash = tandem_signaling::auth::hash_password(PASSWORD).unwrap();
+    store
+        .add_agent(&DisplayName::parse("carla").unwrap(), &hash, tandem_signaling::hub::now())
+        .await
+        .unwrap();
+    store.close().await;
+    (tandem_signaling::server::start(config).await.unwrap(), dir)
+}
+
+/// A running peer: its commands, events and task.
+struct Peer {
+    commands: mpsc::Sender<Command>,
+    events: mpsc::Receiver<Event>,
+    task: JoinHandle<Result<Option<EndReason>, PeerError>>,
+}
+
+fn loopback() -> LinkConfig {
+    LinkConfig { udp_addrs: vec!["127.0.0.1:0".into()] }
+}
+
+fn spawn_peer(server: &str, entry: Entry) -> Peer {
+    let (commands, command_rx) = mpsc::channel(8);
+    let (event_tx, events) = mpsc::channel(64);
+    let server = server.to_owned();
+    let task =
+        tokio::spawn(async move { session::run(&server, entry, loopback(), command_rx, event_tx).await });
+    Peer { commands, events, task }
+}
+
+impl Peer {
+    async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} within {DEADLINE:?}"))
+                .unwrap_or_else(|| panic!("session ended before {what}"));
+            if let Some(t) = pick(&event) {
+                return t;
+            }
+        }
+    }
+
+    async fn chat(&self, text: &str) {
+        self.commands
+            .send(Command::Chat { text: ChatText::parse(text).unwrap(), to: Vec::new() })
+            .await
+            .unwrap();
+    }
+
+    async fn outcome(self) -> Result<Option<EndReason>, PeerError> {
+        tokio::time::timeout(DEADLINE, self.task).await.expect("session task ends").expect("no panic")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_peers_connect_and_chat_both_ways() {
+    let (srv, _dir) = start_server().await;
+    let token = sign_in(&srv.url, "carla", PASSWORD).await.unwrap();
+    let mut csr = spawn_peer(&srv.url, Entry::CreateSession { token });
+    let (number, invite, csr_id) = csr
+        .wait_for("session_created", |e| match e {
+            Event::Joined { session, me, invite: Some((token, _)), .. } => {
+                Some((session.session_number, token.clone(), *me))
+            }
+            _ => None,
+        })
+        .await;
+
+    let target = JoinTarget { server: None, number, invite: Some(invite) };
+    let name = DisplayName::parse("Ann <b>").unwrap();
+    let mut ann = spawn_peer(&srv.url, Entry::Customer { target, name });
+    let ann_id: ParticipantId = ann
+        .wait_for("joined", |e| match e {
+            Event::Joined { me, .. } => Some(*me),
+            _ => None,
+        })
+        .await;
+    let listed = csr
+        .wait_for("Ann in the list", |e| match e {
+            Event::Participants(list) => list.iter().find(|p| p.name.as_str() == "Ann <b>").map(|p| p.id),
+            _ => None,
+        })
+        .await;
+    assert_eq!(listed, ann_id);
+
+    // Both ends see the WebRTC connection and the chat channel open.
+    csr.wait_for("chat channel", |e| (*e == Event::ChatReady(ann_id)).then_some(())).await;
+    ann.wait_for("chat channel", |e| (*e == Event::ChatReady(csr_id)).then_some(())).await;
+
+    csr.chat("Hello Ann, how can I help?").await;
+    let (from, text) = ann
+        .wait_for("chat from the CSR", |e| match e {
+            Event::Chat { from, text, .. } => Some((*from, text.clone())),
+            _ => None,
+        })
+        .await;
+    assert_eq!((from, text.as_str()), (csr_id, "Hello Ann, how can I help?"));
+
+    ann.chat("My printer is on fire\nliterally").await;
+    let (from, text) = csr
+        .wait_for("chat from Ann", |e| match e {
+            Event::Chat { from, text, private } => Some((*from, text.clone(), *private)),
+            _ => None,
+        })
+        .await
+        .into_parts();
+    assert_eq!((from, text.as_str()), (ann_id, "My printer is on fire\nliterally"));
+
+    // The customer cannot end the session; the CSR can.
+    ann.commands.send(Command::End).await.unwrap();
+    let code = ann
+        .wait_for("refusal", |e| match e {
+            Event::Refused { code, .. } => Some(*code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, tandem_wire::ErrorCode::NotAllowed);
+    csr.commands.send(Command::End).await.unwrap();
+    assert_eq!(ann.outcome().await.unwrap(), Some(EndReason::EndedByCsr));
+    assert_eq!(csr.outcome().await.unwrap(), Some(EndReason::EndedByCsr));
+    srv.shutdown().await.unwrap();
+}
+
+trait IntoParts {
+    fn into_parts(self) -> (ParticipantId, String);
+}
+
+impl IntoParts for (ParticipantId, String, bool) {
+    fn into_parts(self) -> (ParticipantId, String) {
+        assert!(!self.2, "sent to everyone, not private");
+        (self.0, self.1)
+    }
+}
+
+#[tokio::test]
+async fn failures_have_clear_errors() {
+    // Nothing listens on this port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (_c, rx) = mpsc::channel(1);
+    let (tx, _e) = mpsc::channel(8);
+    let name = DisplayName::parse("Ann").unwrap();
+    let target = JoinTarget::parse("123 456 789").unwrap();
+    let entry = Entry::Customer { target: target.clone(), name: name.clone() };
+    let err = session::run(&format!("http://{closed}"), entry, loopback(), rx, tx).await.unwrap_err();
+    assert!(matches!(err, PeerError::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains("cannot reach the Tandem server"));
+
+    let (srv, _dir) = start_server().await;
+    let unknown = spawn_peer(&srv.url, Entry::Customer { target, name: name.clone() });
+    let err = unknown.outcome().await.unwrap_err();
+    assert!(matches!(err, PeerError::SessionUnavailable), "{err}");
+
+    // Refused from the lobby.
+    let token = sign_in(&srv.url, "carla", PASSWORD).await.unwrap();
+    let wrong = sign_in(&srv.url, "carla", "wrong password").await.unwrap_err();
+    assert!(matches!(wrong, PeerError::SignIn(_)), "{wrong}");
+    let mut csr = spawn_peer(&srv.url, Entry::CreateSession { token });
+    let number = csr
+        .wait_for("session", |e| match e {
+            Event::Joined { session, .. } => Some(session.session_number),
+            _ => None,
+        })
+        .await;
+    let target = JoinTarget { server: None, number, invite: None };
+    let mut walt = spawn_peer(&srv.url, Entry::Customer { target, name });
+    walt.wait_for("lobby", |e| (*e == Event::Lobby).then_some(())).await;
+    // The CSR's list shows Walt waiting; refuse him through a raw client.
+    let walt_id = csr
+        .wait_for("Walt waiting", |e| match e {
+            Event::Participants(list) => {
+                list.iter().find(|p| p.role == tandem_wire::Role::Waiting).map(|p| p.id)
+            }
+            _ => None,
+        })
+        .await;
+    csr.commands.send(Command::Refuse(walt_id)).await.unwrap();
+    let err = walt.outcome().await.unwrap_err();
+    assert!(matches!(err, PeerError::Refused), "{err}");
+    assert!(err.to_string().contains("did not let you into the session"));
+    csr.commands.send(Command::Leave).await.unwrap();
+    assert_eq!(csr.outcome().await.unwrap(), None, "left");
+    srv.shutdown().await.unwrap();
+}
