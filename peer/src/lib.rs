@@ -18,6 +18,7 @@ pub mod link;
 pub mod negotiation;
 pub mod session;
 pub mod signaling;
+pub mod video;
 
 pub use error::PeerError;
 pub use tandem_wire::PROTOCOL_VERSION;

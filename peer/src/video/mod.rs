@@ -1,0 +1,152 @@
+//! Video: sources and encoders behind small traits, one file per backend,
+//! chosen at start-up.
+//!
+//! ```text
+//! VideoSource (test pattern; X11 screen and camera next) --I420Frame--> VideoEncoder (openh264) --Annex B--> H.264 track
+//! ```
+
+pub mod openh264_encoder;
+pub mod test_pattern;
+
+/// A picture in I420 (planar YUV 4:2:0, BT.601 limited range), tightly packed:
+/// the Y plane, then U, then V. Width and height are even.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct I420Frame {
+    pub width: usize,
+    pub height: usize,
+    data: Vec<u8>,
+}
+
+impl I420Frame {
+    /// A black frame; `width` and `height` are rounded down to even numbers.
+    pub fn black(width: usize, height: usize) -> Self {
+        let (width, height) = (width & !1, height & !1);
+        let luma = width * height;
+        let mut data = vec![16u8; luma + luma / 2];
+        data[luma..].fill(128);
+        Self { width, height, data }
+    }
+
+    pub fn y(&self) -> &[u8] {
+        &self.data[..self.width * self.height]
+    }
+
+    pub fn u(&self) -> &[u8] {
+        let luma = self.width * self.height;
+        &self.data[luma..luma + luma / 4]
+    }
+
+    pub fn v(&self) -> &[u8] {
+        let luma = self.width * self.height;
+        &self.data[luma + luma / 4..]
+    }
+
+    /// Fills a rectangle (clipped to the frame) with one colour.
+    pub fn fill_rect(&mut self, x: usize, y: usize, w: usize, h: usize, colour: Yuv) {
+        let (x1, y1) = ((x + w).min(self.width), (y + h).min(self.height));
+        let (width, luma) = (self.width, self.width * self.height);
+        for row in y..y1 {
+            self.data[row * width + x..row * width + x1].fill(colour.y);
+        }
+        let (cw, qx, qy, qx1, qy1) = (width / 2, x / 2, y / 2, x1 / 2, y1 / 2);
+        for row in qy..qy1 {
+            self.data[luma + row * cw + qx..luma + row * cw + qx1].fill(colour.u);
+            self.data[luma + luma / 4 + row * cw + qx..luma + luma / 4 + row * cw + qx1].fill(colour.v);
+        }
+    }
+
+    /// The colour at a pixel (its chroma sample).
+    pub fn at(&self, x: usize, y: usize) -> Yuv {
+        let cw = self.width / 2;
+        Yuv {
+            y: self.y()[y * self.width + x],
+            u: self.u()[(y / 2) * cw + x / 2],
+            v: self.v()[(y / 2) * cw + x / 2],
+        }
+    }
+}
+
+/// One colour in BT.601 limited-range YUV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Yuv {
+    pub y: u8,
+    pub u: u8,
+    pub v: u8,
+}
+
+impl Yuv {
+    /// Converts 8-bit RGB ([ITU-R BT.601](https://www.itu.int/rec/R-REC-BT.601), limited range).
+    pub fn from_rgb(r: u8, g: u8, b: u8) -> Self {
+        let (r, g, b) = (f32::from(r), f32::from(g), f32::from(b));
+        let clamp = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+        Self {
+            y: clamp(16.0 + (65.481 * r + 128.553 * g + 24.966 * b) / 255.0),
+            u: clamp(128.0 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255.0),
+            v: clamp(128.0 + (112.0 * r - 93.786 * g - 18.214 * b) / 255.0),
+        }
+    }
+
+    /// Whether every component is within `tolerance` of `other`'s.
+    pub fn near(self, other: Yuv, tolerance: u8) -> bool {
+        self.y.abs_diff(other.y) <= tolerance
+            && self.u.abs_diff(other.u) <= tolerance
+            && self.v.abs_diff(other.v) <= tolerance
+    }
+}
+
+/// Why a video source or encoder failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VideoError {
+    #[error("no such video device: {0}")]
+    NoDevice(String),
+    #[error("capture failed: {0}")]
+    Capture(String),
+    #[error("encoder failed: {0}")]
+    Encoder(String),
+}
+
+/// Where frames come from (screen, window, camera, test pattern).
+pub trait VideoSource: Send {
+    /// The next frame. Sources are latest-frame-wins: they never queue.
+    fn next_frame(&mut self) -> Result<I420Frame, VideoError>;
+}
+
+/// The display modes of SHR-11.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DisplayMode {
+    /// Better image quality, more CPU: openh264's screen-content mode.
+    #[default]
+    Standard,
+    /// Faster, lower quality: the camera-video preset at low complexity.
+    ScreenSampling,
+}
+
+/// Turns frames into H.264 Annex B access units.
+pub trait VideoEncoder: Send {
+    /// Encodes one frame; an empty result means the encoder skipped it.
+    fn encode(&mut self, frame: &I420Frame) -> Result<Vec<u8>, VideoError>;
+    /// Makes the next frame a keyframe (IDR with SPS and PPS): on PLI/FIR and when a viewer joins.
+    fn force_keyframe(&mut self);
+}
+
+/// The NAL unit types in an Annex B byte stream ([H.264 §7.4.1](https://www.itu.int/rec/T-REC-H.264)).
+pub fn nal_types(annex_b: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    let mut i = 0;
+    while i + 3 < annex_b.len() {
+        let start = if annex_b[i..].starts_with(&[0, 0, 1]) {
+            3
+        } else if annex_b[i..].starts_with(&[0, 0, 0, 1]) {
+            4
+        } else {
+            i += 1;
+            continue;
+        };
+        if let Some(header) = annex_b.get(i + start) {
+            types.push(header & 0x1f);
+        }
+        i += start + 1;
+    }
+    types
+}
