@@ -61,3 +61,37 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     f.write_all(text.as_bytes())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn beyond_loopback_without_a_certificate_a_self_signed_one_is_made_once_and_kept() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            listen: "0.0.0.0:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        assert!(server_config(&config, "https://support.example.com").await.unwrap().is_some());
+        let cert_path = dir.path().join("self-signed-cert.pem");
+        let first = std::fs::read_to_string(&cert_path).unwrap();
+        assert!(first.starts_with("-----BEGIN CERTIFICATE-----"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode =
+                std::fs::metadata(dir.path().join("self-signed-key.pem")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "the private key is readable by its owner only");
+        }
+        // A restart reuses it, so browsers that accepted it once keep working.
+        assert!(server_config(&config, "https://support.example.com").await.unwrap().is_some());
+        assert_eq!(std::fs::read_to_string(&cert_path).unwrap(), first);
+
+        // Loopback without a certificate: plain HTTP.
+        let local = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        assert!(server_config(&local, "http://127.0.0.1:8080").await.unwrap().is_none());
+    }
+}
