@@ -90,7 +90,7 @@ function render(state) {
       break;
     case "in_session":
       showView("support");
-      renderParticipants(byId("participants", HTMLUListElement), state, t);
+      renderParticipants(byId("participants", HTMLUListElement), state, t, runtime.chatReady());
       renderChat(state);
       break;
     case "refused":

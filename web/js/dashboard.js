@@ -119,7 +119,7 @@ function renderConsole(state) {
     body: t("invite.email_body", { link, site, number, csr: agent?.name ?? "" }),
   });
 
-  renderParticipants(byId("participants", HTMLUListElement), state, t);
+  renderParticipants(byId("participants", HTMLUListElement), state, t, runtime.chatReady());
   const waiting = lobby(state);
   const lobbyList = byId("lobby", HTMLUListElement);
   if (waiting.length === 0) {

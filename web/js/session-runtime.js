@@ -60,7 +60,8 @@ export function startRuntime(render) {
     },
     onStatus: (status) => dispatch({ type: "connection", status }),
   });
-  client.connect();
+  // Connect after the caller has its handle: the first status change renders at once.
+  queueMicrotask(() => client.connect());
 
   return {
     get state() {

@@ -14,12 +14,14 @@ import { validChatText } from "./chat.js";
 /** @typedef {import('../types/wire.js').ParticipantInfo} ParticipantInfo */
 
 /**
- * Fills a list with the admitted participants: name, role, "you", lost connection.
+ * Fills a list with the admitted participants: name, role, "you", lost
+ * connection. `data-chat="open"` marks those whose chat channel is open.
  * @param {HTMLUListElement} list
  * @param {SessionState} state
  * @param {Translate} t
+ * @param {string[]} chatReady participant ids with an open chat channel
  */
-export function renderParticipants(list, state, t) {
+export function renderParticipants(list, state, t, chatReady) {
   list.replaceChildren(
     ...admitted(state).map((p) => {
       const details = [t(`role.${p.role}`)];
@@ -27,7 +29,11 @@ export function renderParticipants(list, state, t) {
       if (!p.connected) details.push(t("participants.disconnected"));
       return el(
         "li",
-        { "data-participant": p.id, class: p.connected ? "participant" : "participant disconnected" },
+        {
+          "data-participant": p.id,
+          "data-chat": chatReady.includes(p.id) ? "open" : false,
+          class: p.connected ? "participant" : "participant disconnected",
+        },
         el("span", { class: "name" }, p.name),
         " ",
         el("span", { class: "role" }, `(${details.join(", ")})`),
@@ -50,12 +56,15 @@ export function chatPanel(runtime, currentT) {
   const status = byId("chat-status", HTMLElement);
   let recipientsKey = "";
 
-  const chosen = () => {
-    const everyone = to.querySelector("input[value='*']");
-    if (everyone instanceof HTMLInputElement && everyone.checked) return [];
-    return [...to.querySelectorAll("input:checked")]
+  /** The participants ticked by name, whatever "Everyone" says. */
+  const ticked = () =>
+    [...to.querySelectorAll("input:checked")]
       .map((i) => (i instanceof HTMLInputElement ? i.value : ""))
       .filter((v) => v && v !== "*");
+  /** The recipients of the next line: empty means everyone. */
+  const chosen = () => {
+    const everyone = to.querySelector("input[value='*']");
+    return everyone instanceof HTMLInputElement && everyone.checked ? [] : ticked();
   };
 
   form.addEventListener("submit", (ev) => {
@@ -86,7 +95,7 @@ export function chatPanel(runtime, currentT) {
     if (target.value === "*" && target.checked) {
       for (const i of to.querySelectorAll("input")) if (i !== everyone) i.checked = false;
     } else if (target.value !== "*") {
-      everyone.checked = chosen().length === 0;
+      everyone.checked = ticked().length === 0;
     }
   });
 
