@@ -9,7 +9,7 @@ import { byId, setUpLanguage, showView } from "./dom.js";
 import { groupNumber, parseJoinLocation, parseSessionNumber } from "./format.js";
 import { isMessageKey } from "./i18n.js";
 import { startRuntime } from "./session-runtime.js";
-import { chatPanel, renderParticipants } from "./views.js";
+import { audioPanel, chatPanel, renderParticipants } from "./views.js";
 
 /** @typedef {import('./session-state.js').SessionState} SessionState */
 
@@ -20,6 +20,9 @@ let { t } = setUpLanguage((next) => {
 });
 const runtime = startRuntime((s) => render(s));
 const renderChat = chatPanel(runtime, () => t);
+const renderAudio = audioPanel(runtime, () => t);
+// Diagnostics handle for the browser console and the end-to-end tests (no secrets: state is what the page shows).
+Object.assign(globalThis, { tandemRuntime: runtime });
 
 const numberInput = byId("join-number", HTMLInputElement);
 const nameInput = byId("join-name", HTMLInputElement);
@@ -92,6 +95,7 @@ function render(state) {
       showView("support");
       renderParticipants(byId("participants", HTMLUListElement), state, t, runtime.chatReady());
       renderChat(state);
+      renderAudio(state);
       break;
     case "refused":
       if (phaseChanged) showView("refused");

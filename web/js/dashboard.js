@@ -9,7 +9,7 @@ import { groupNumber, mailtoLink, siteAddress } from "./format.js";
 import { isMessageKey } from "./i18n.js";
 import { startRuntime } from "./session-runtime.js";
 import { lobby } from "./session-state.js";
-import { chatPanel, renderParticipants } from "./views.js";
+import { audioPanel, chatPanel, renderParticipants } from "./views.js";
 
 /** @typedef {import('./session-state.js').SessionState} SessionState */
 /** @typedef {import('./i18n.js').Translate} Translate */
@@ -23,6 +23,9 @@ let { t } = setUpLanguage((next) => {
 
 const runtime = startRuntime((s) => render(s));
 const renderChat = chatPanel(runtime, () => t);
+const renderAudio = audioPanel(runtime, () => t);
+// Diagnostics handle for the browser console and the end-to-end tests (no secrets: state is what the page shows).
+Object.assign(globalThis, { tandemRuntime: runtime });
 setUpTabs();
 
 byId("signin-form", HTMLFormElement).addEventListener("submit", async (ev) => {
@@ -141,6 +144,7 @@ function renderConsole(state) {
   if (session.tracking_code) details.push(t("session.tracking", { value: session.tracking_code }));
   byId("session-details", HTMLUListElement).replaceChildren(...details.map((d) => el("li", {}, d)));
   renderChat(state);
+  renderAudio(state);
 }
 
 /** @param {string | null} message */

@@ -40,6 +40,7 @@ export const CHAT_LABEL = "chat";
  * @property {(msg: ClientMessage) => void} sendSignal
  * @property {(from: ParticipantId, msg: ChatMessage) => void} onChat
  * @property {() => void} [onChange] a peer's connection or channel state changed
+ * @property {(from: ParticipantId, stream: MediaStream) => void} [onRemoteStream] media from a peer
  */
 
 export class PeerMesh {
@@ -48,6 +49,34 @@ export class PeerMesh {
     this.opts = opts;
     /** @type {Map<ParticipantId, Peer>} */
     this.peers = new Map();
+    /** @type {MediaStream | null} what this participant sends to everyone (audio, TOOL-2) */
+    this.local = null;
+  }
+
+  /**
+   * Sends these local tracks to every peer, now and to those who come later.
+   * Adding tracks renegotiates (perfect negotiation handles collisions).
+   * @param {MediaStream} stream
+   */
+  setLocalStream(stream) {
+    this.local = stream;
+    for (const peer of this.peers.values()) this.addLocalTracks(peer);
+  }
+
+  /**
+   * RTP packets received so far per kind, summed over all peers
+   * (`inbound-rtp` stats, https://www.w3.org/TR/webrtc-stats/#inboundrtpstats-dict*).
+   * @param {'audio' | 'video'} kind
+   */
+  async packetsReceived(kind) {
+    let total = 0;
+    for (const peer of this.peers.values()) {
+      const report = await peer.pc.getStats();
+      report.forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === kind) total += s.packetsReceived ?? 0;
+      });
+    }
+    return total;
   }
 
   /**
@@ -175,8 +204,21 @@ export class PeerMesh {
     pc.ondatachannel = ({ channel }) => {
       if (channel.label === CHAT_LABEL) this.attachChat(id, peer, channel);
     };
+    pc.ontrack = ({ track, streams }) => {
+      this.opts.onRemoteStream?.(id, streams[0] ?? new MediaStream([track]));
+    };
     if (offerer) this.attachChat(id, peer, pc.createDataChannel(CHAT_LABEL, { ordered: true }));
+    this.addLocalTracks(peer);
     return peer;
+  }
+
+  /** @private @param {Peer} peer */
+  addLocalTracks(peer) {
+    if (!this.local) return;
+    const sending = new Set(peer.pc.getSenders().map((s) => s.track));
+    for (const track of this.local.getTracks()) {
+      if (!sending.has(track)) peer.pc.addTrack(track, this.local);
+    }
   }
 
   /**

@@ -39,14 +39,40 @@ export function startRuntime(render) {
           sendSignal: (m) => client.send(m),
           onChat: (from, msg) => dispatch({ type: "chat_received", from, msg }),
           onChange: () => render(state),
+          onRemoteStream: (from, stream) => playRemote(from, stream),
         });
+        if (localAudio) mesh.setLocalStream(localAudio);
       }
       mesh.sync(peerPlan(state));
     } else if (mesh) {
       mesh.close();
       mesh = null;
+      stopAudio();
     }
     render(state);
+  };
+
+  /** @type {MediaStream | null} */
+  let localAudio = null;
+  /** @type {Map<ParticipantId, HTMLAudioElement>} */
+  const players = new Map();
+  /** @param {ParticipantId} from @param {MediaStream} stream */
+  const playRemote = (from, stream) => {
+    let player = players.get(from);
+    if (!player) {
+      player = document.createElement("audio");
+      player.autoplay = true;
+      player.dataset.participant = from;
+      document.getElementById("remote-audio")?.append(player);
+      players.set(from, player);
+    }
+    player.srcObject = stream;
+  };
+  const stopAudio = () => {
+    localAudio?.getTracks().forEach((t) => t.stop());
+    localAudio = null;
+    for (const p of players.values()) p.remove();
+    players.clear();
   };
 
   const client = new SignalingClient({
@@ -89,6 +115,24 @@ export function startRuntime(render) {
       if (sent.length === 0) return false;
       dispatch({ type: "chat_sent", msg });
       return true;
+    },
+    /** Asks for the microphone and sends it to everyone (TOOL-2). */
+    async joinAudio() {
+      dispatch({ type: "audio", status: "joining" });
+      try {
+        localAudio = await navigator.mediaDevices.getUserMedia({ audio: true });
+      } catch (err) {
+        console.warn("microphone:", err);
+        dispatch({ type: "audio", status: "failed" });
+        return;
+      }
+      if (state.phase !== "in_session") return stopAudio();
+      mesh?.setLocalStream(localAudio);
+      dispatch({ type: "audio", status: "joined" });
+    },
+    /** Audio RTP packets received from all peers so far (for the connection indicator and tests). */
+    async audioPacketsReceived() {
+      return mesh ? mesh.packetsReceived("audio") : 0;
     },
     /** Participants whose chat channel is open. */
     chatReady() {

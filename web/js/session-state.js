@@ -28,6 +28,12 @@
 /** @typedef {'connecting' | 'online' | 'reconnecting' | 'closed'} ConnectionStatus */
 
 /**
+ * The audio call (TOOL-2), from this participant's side: everyone who joins
+ * is asked (`prompt`); then `joining` while the microphone is requested.
+ * @typedef {'prompt' | 'joining' | 'joined' | 'declined' | 'failed'} AudioStatus
+ */
+
+/**
  * @typedef {object} ChatEntry
  * @property {ParticipantId} from
  * @property {string} fromName the sender's name when the line arrived
@@ -52,6 +58,7 @@
  * @property {EndReason | null} endReason
  * @property {{ code: ErrorCode, inReplyTo: string | null } | null} lastError
  * @property {ChatEntry[]} chat
+ * @property {AudioStatus} audio
  */
 
 /**
@@ -59,6 +66,7 @@
  *   | { type: 'connection', status: ConnectionStatus }
  *   | { type: 'chat_received', from: ParticipantId, msg: ChatMessage }
  *   | { type: 'chat_sent', msg: ChatMessage }
+ *   | { type: 'audio', status: AudioStatus }
  *   | { type: 'left' }
  *   | { type: 'dismiss_error' }} Action
  */
@@ -82,6 +90,7 @@ export function initialState() {
     endReason: null,
     lastError: null,
     chat: [],
+    audio: "prompt",
   };
 }
 
@@ -99,6 +108,8 @@ export function reduce(state, action) {
   switch (action.type) {
     case "connection":
       return { ...state, connection: action.status };
+    case "audio":
+      return state.phase === "in_session" ? { ...state, audio: action.status } : state;
     case "dismiss_error":
       return { ...state, lastError: null };
     case "left":

@@ -138,7 +138,31 @@ export function chatPanel(runtime, currentT) {
           );
         }),
       );
-      log.lastElementChild?.scrollIntoView({ block: "nearest" });
+      log.scrollTop = log.scrollHeight;
     }
+  };
+}
+
+/**
+ * The audio call prompt (TOOL-2): everyone in the session is asked whether
+ * to join. Expects #audio-q, #audio-join, #audio-decline and #audio-status.
+ * @param {Runtime} runtime
+ * @param {() => Translate} currentT
+ */
+export function audioPanel(runtime, currentT) {
+  const question = byId("audio-q", HTMLElement);
+  const join = byId("audio-join", HTMLButtonElement);
+  const decline = byId("audio-decline", HTMLButtonElement);
+  const status = byId("audio-status", HTMLElement);
+  join.addEventListener("click", () => void runtime.joinAudio());
+  decline.addEventListener("click", () => runtime.dispatch({ type: "audio", status: "declined" }));
+
+  /** @param {SessionState} state */
+  return function render(state) {
+    const t = currentT();
+    question.hidden = state.audio !== "prompt";
+    join.hidden = state.audio === "joined" || state.audio === "joining";
+    decline.hidden = state.audio !== "prompt";
+    status.textContent = state.audio === "joined" ? t("audio.joined") : state.audio === "failed" ? t("audio.failed") : "";
   };
 }

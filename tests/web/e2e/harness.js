@@ -105,6 +105,7 @@ export async function startWorld() {
       args: [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
+        "--autoplay-policy=no-user-gesture-required",
         "--disable-background-networking",
         "--disable-component-update",
         "--no-first-run",

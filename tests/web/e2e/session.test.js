@@ -57,6 +57,12 @@ test("CSR and customers: lobby, admit, invite link, chat, hostile name, leave, e
   await bob.page.goto(link);
   await until("the invitation is recognised", () => bob.page.getByText(`You are invited to session ${shown}.`).isVisible());
   assert.equal(await bob.page.getByLabel("Session number").inputValue(), shown);
+  // The language switcher translates the page at once (and back).
+  await bob.page.getByLabel("Language").selectOption("fr");
+  await until("the French join page", () => bob.page.getByRole("heading", { name: "Rejoindre une session d’assistance" }).isVisible());
+  assert.equal(await bob.page.evaluate(() => document.documentElement.lang), "fr");
+  await bob.page.getByLabel("Langue").selectOption("en");
+  await until("the English join page", () => bob.page.getByRole("heading", { name: "Join a support session" }).isVisible());
   await bob.page.getByLabel("Your name").fill("Bob");
   await bob.page.getByRole("button", { name: "Join" }).click();
   await until("Bob's support page", () => bob.page.getByRole("heading", { name: `Support session ${shown}` }).isVisible());
@@ -90,6 +96,28 @@ test("CSR and customers: lobby, admit, invite link, chat, hostile name, leave, e
   await send(csr, "For all again");
   await until("Ann gets the next public line", async () => (await chatLines(ann)).includes(`${CSR_NAME}: For all again`));
   assert.ok(!(await chatLines(ann)).some((l) => l.includes("Just for Bob")), "Ann never got Bob's line");
+
+  // --- Audio (TOOL-2): everyone is asked; the CSR and Ann join (fake microphones), Bob says not now.
+  for (const p of [csr, ann, bob]) {
+    await until("the audio question", () => p.page.getByText("Join the audio call? Your microphone will be used.").isVisible());
+  }
+  await csr.page.getByRole("button", { name: "Join audio" }).click();
+  await ann.page.getByRole("button", { name: "Join audio" }).click();
+  await bob.page.getByRole("button", { name: "Not now" }).click();
+  assert.equal(await bob.page.getByRole("button", { name: "Join audio" }).isVisible(), true, "Bob can still join later");
+  const audioIn = (p) => p.page.evaluate(() => globalThis.tandemRuntime.audioPacketsReceived());
+  for (const [who, p] of Object.entries({ csr, ann })) {
+    await until(`${who} in the audio call`, () => p.page.getByText("You are in the audio call.").isVisible());
+    const first = await until(`${who} receives audio packets`, async () => (await audioIn(p)) > 0 && audioIn(p));
+    await until(`${who}'s audio packets keep coming`, async () => (await audioIn(p)) > first + 20);
+  }
+
+  if (process.env.TANDEM_SCREENSHOTS) {
+    const dir = new URL("../../../docs/screenshots/", import.meta.url);
+    for (const p of [csr, bob]) await p.page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
+    await csr.page.screenshot({ path: new URL("dashboard.png", dir).pathname });
+    await bob.page.screenshot({ path: new URL("customer.png", dir).pathname });
+  }
 
   // --- The hostile name is text everywhere; no dialog fired, no image element was made.
   for (const p of [csr, bob]) {

@@ -119,3 +119,14 @@ test("unknown server messages and signals leave the state unchanged", () => {
   assert.equal(reduce(s, server({ type: "surprise" })), s);
   assert.equal(reduce(s, server({ type: "offer", from: ANN, sdp: "v=0" })), s);
 });
+
+test("audio: everyone is asked once in the session; the answer resets with the next session", () => {
+  let s = run([created]);
+  assert.equal(s.audio, "prompt");
+  s = reduce(s, { type: "audio", status: "joining" });
+  s = reduce(s, { type: "audio", status: "joined" });
+  assert.equal(s.audio, "joined");
+  assert.equal(reduce(initialState(), { type: "audio", status: "joined" }).audio, "prompt", "no audio outside a session");
+  s = run([server({ type: "session_ended", reason: "ended_by_csr" }), created], s);
+  assert.equal(s.audio, "prompt");
+});

@@ -91,4 +91,9 @@ export default {
   "support.leave": "Leave session",
   "support.left": "You left the session.",
   "support.join_again": "Join a session",
+  "audio.prompt": "Join the audio call? Your microphone will be used.",
+  "audio.join": "Join audio",
+  "audio.decline": "Not now",
+  "audio.joined": "You are in the audio call.",
+  "audio.failed": "Your microphone could not be used.",
 };

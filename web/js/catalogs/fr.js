@@ -91,4 +91,9 @@ export default {
   "support.leave": "Quitter la session",
   "support.left": "Vous avez quitté la session.",
   "support.join_again": "Rejoindre une session",
+  "audio.prompt": "Rejoindre l’appel audio ? Votre microphone sera utilisé.",
+  "audio.join": "Rejoindre l’audio",
+  "audio.decline": "Pas maintenant",
+  "audio.joined": "Vous participez à l’appel audio.",
+  "audio.failed": "Votre microphone n’a pas pu être utilisé.",
 };

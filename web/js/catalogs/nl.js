@@ -91,4 +91,9 @@ export default {
   "support.leave": "Sessie verlaten",
   "support.left": "U hebt de sessie verlaten.",
   "support.join_again": "Deelnemen aan een sessie",
+  "audio.prompt": "Deelnemen aan het audiogesprek? Uw microfoon wordt gebruikt.",
+  "audio.join": "Audio deelnemen",
+  "audio.decline": "Niet nu",
+  "audio.joined": "U neemt deel aan het audiogesprek.",
+  "audio.failed": "Uw microfoon kon niet worden gebruikt.",
 };

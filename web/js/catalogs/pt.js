@@ -91,4 +91,9 @@ export default {
   "support.leave": "Sair da sessão",
   "support.left": "Saiu da sessão.",
   "support.join_again": "Participar numa sessão",
+  "audio.prompt": "Participar na chamada de áudio? O seu microfone será utilizado.",
+  "audio.join": "Participar no áudio",
+  "audio.decline": "Agora não",
+  "audio.joined": "Está na chamada de áudio.",
+  "audio.failed": "Não foi possível utilizar o seu microfone.",
 };

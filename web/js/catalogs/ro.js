@@ -91,4 +91,9 @@ export default {
   "support.leave": "Părăsește sesiunea",
   "support.left": "Ați părăsit sesiunea.",
   "support.join_again": "Alăturați-vă unei sesiuni",
+  "audio.prompt": "Vă alăturați apelului audio? Se va folosi microfonul dvs.",
+  "audio.join": "Intră în apelul audio",
+  "audio.decline": "Nu acum",
+  "audio.joined": "Participați la apelul audio.",
+  "audio.failed": "Microfonul dvs. nu a putut fi folosit.",
 };

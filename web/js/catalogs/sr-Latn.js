@@ -91,4 +91,9 @@ export default {
   "support.leave": "Napusti sesiju",
   "support.left": "Napustili ste sesiju.",
   "support.join_again": "Pridružite se sesiji",
+  "audio.prompt": "Da li želite da se pridružite audio pozivu? Biće korišćen vaš mikrofon.",
+  "audio.join": "Uključi se u audio poziv",
+  "audio.decline": "Ne sada",
+  "audio.joined": "Učestvujete u audio pozivu.",
+  "audio.failed": "Vaš mikrofon nije mogao da se koristi.",
 };
