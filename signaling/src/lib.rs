@@ -6,14 +6,27 @@
 //! the addressed connections, and as report events to [`store`].
 //! `ARCHITECTURE.md` at the repository root draws the whole.
 
-pub mod auth;
-pub mod config;
 pub mod core;
+
+// The server shell around the core (default feature `server`; the fuzz target
+// builds the core alone).
+#[cfg(feature = "server")]
+pub mod auth;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
 pub mod http;
+#[cfg(feature = "server")]
 pub mod hub;
+#[cfg(feature = "server")]
 pub mod limits;
+#[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
 mod tls;
+#[cfg(feature = "server")]
 mod ws;
