@@ -165,28 +165,9 @@ function reduceServer(state, msg) {
         resumeToken: msg.resume_token,
       };
     case "joined":
-      return {
-        ...state,
-        phase: "in_session",
-        selfId: msg.participant_id,
-        role: msg.role,
-        session: msg.session,
-        sessionNumber: msg.session.session_number,
-        resumeToken: msg.resume_token,
-        iceServers: msg.ice_servers,
-        endReason: null,
-        lastError: null,
-      };
+      return { ...enterSession(state, msg), resumeToken: msg.resume_token, endReason: null, lastError: null };
     case "resumed":
-      return {
-        ...state,
-        phase: "in_session",
-        selfId: msg.participant_id,
-        role: msg.role,
-        session: msg.session,
-        sessionNumber: msg.session.session_number,
-        iceServers: msg.ice_servers,
-      };
+      return enterSession(state, msg);
     case "refused":
       return outOfSession(state, "refused");
     case "participants": {
@@ -252,4 +233,22 @@ export function peerPlan(state) {
   return admitted(state)
     .filter((p) => p.id !== self && p.connected)
     .map((p) => ({ id: p.id, offerer: self < p.id }));
+}
+
+/**
+ * The state once in the session, from `joined` or `resumed` (same fields).
+ * @param {SessionState} state
+ * @param {Extract<ServerMessage, { type: "joined" | "resumed" }>} msg
+ * @returns {SessionState}
+ */
+function enterSession(state, msg) {
+  return {
+    ...state,
+    phase: "in_session",
+    selfId: msg.participant_id,
+    role: msg.role,
+    session: msg.session,
+    sessionNumber: msg.session.session_number,
+    iceServers: msg.ice_servers,
+  };
 }
