@@ -25,16 +25,6 @@ invite_link: string, ice_servers: Array<IceServer>, } | { "type": "lobby", sessi
  */
 in_reply_to?: string, };
 
-export type ChatMessage = { "type": "chat", text: ChatText, 
-/**
- * The chosen recipients ("send to"); empty means everyone in the session.
- */
-to: Array<ParticipantId>, 
-/**
- * When it was sent, Unix milliseconds (the sender's clock).
- */
-sent_at: number, };
-
 export type ChatText = string;
 
 export type SessionNumber = string;
@@ -78,3 +68,13 @@ export type Role = "primary_csr" | "assistant_csr" | "primary_customer" | "secon
 export type EndReason = "ended_by_csr" | "primary_csr_left" | "primary_csr_timed_out" | "server_shutdown" | "interrupted";
 
 export type ErrorCode = "bad_json" | "unsupported_version" | "unknown_type" | "bad_message" | "rate_limited" | "join_rate_limited" | "unauthorized" | "session_unavailable" | "session_full" | "not_allowed" | "not_in_session" | "already_in_session" | "unknown_participant" | "resume_failed" | "internal";
+
+export type ChatMessage = { "type": "chat", text: ChatText, 
+/**
+ * The chosen recipients ("send to"); empty means everyone in the session.
+ */
+to: Array<ParticipantId>, 
+/**
+ * When it was sent, Unix milliseconds (the sender's clock).
+ */
+sent_at: number, };

@@ -51,6 +51,12 @@ impl crate::Message for ChatMessage {
     const TYPES: &'static [&'static str] = &["chat"];
 }
 
+/// TypeScript declarations of every data channel type, for `web/types/wire.d.ts`
+/// (see `wire/tests/typescript.rs`). Add new channel types here.
+pub fn typescript_decls(cfg: &ts_rs::Config) -> Vec<String> {
+    vec![ChatMessage::decl(cfg)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

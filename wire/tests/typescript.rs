@@ -10,10 +10,9 @@ const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/types/wire.d.ts"
 fn generate() -> String {
     // JavaScript numbers hold every u64 value the protocol uses (ping nonces) exactly enough.
     let cfg = ts_rs::Config::new().with_large_int("number");
-    let decls = [
+    let mut decls = vec![
         ClientMessage::decl(&cfg),
         ServerMessage::decl(&cfg),
-        channels::ChatMessage::decl(&cfg),
         ChatText::decl(&cfg),
         SessionNumber::decl(&cfg),
         ParticipantId::decl(&cfg),
@@ -33,6 +32,7 @@ fn generate() -> String {
         EndReason::decl(&cfg),
         ErrorCode::decl(&cfg),
     ];
+    decls.extend(channels::typescript_decls(&cfg));
     let mut out = String::from(
         "// Generated from the Rust definitions in wire/src by wire/tests/typescript.rs. Do not edit.\n\
          // Regenerate: TANDEM_UPDATE_WIRE_TS=1 cargo test -p tandem-wire --test typescript\n\n",
