@@ -9,17 +9,25 @@ export const MAX_MESSAGE_BYTES: 65536;
 /** A message as sent on the wire: the message plus `"v": 1`. */
 export type Versioned<T> = T & { v: 1 };
 
-export type ClientMessage = { "type": "create_session", token: AuthToken, session_type?: Label, tracking_code?: Label, } | { "type": "join", session_number: SessionNumber, name: DisplayName, invite_token?: InviteToken, } | { "type": "assist", token: AuthToken, session_number: SessionNumber, } | { "type": "resume", resume_token: ResumeToken, } | { "type": "admit", participant_id: ParticipantId, } | { "type": "refuse", participant_id: ParticipantId, } | { "type": "offer", to: ParticipantId, sdp: Sdp, } | { "type": "answer", to: ParticipantId, sdp: Sdp, } | { "type": "candidate", to: ParticipantId, ice: IceCandidate, } | { "type": "leave", } | { "type": "end_session", } | { "type": "ping", nonce?: number, };
+export type ClientMessage = { "type": "create_session", token: AuthToken, session_type?: Label, tracking_code?: Label, } | { "type": "join", session_number: SessionNumber, name: DisplayName, invite_token?: InviteToken, } | { "type": "assist", token: AuthToken, session_number: SessionNumber, } | { "type": "resume", resume_token: ResumeToken, } | { "type": "admit", participant_id: ParticipantId, } | { "type": "refuse", participant_id: ParticipantId, } | { "type": "offer", to: ParticipantId, sdp: Sdp, } | { "type": "answer", to: ParticipantId, sdp: Sdp, } | { "type": "candidate", to: ParticipantId, ice: IceCandidate, } | { "type": "leave", } | { "type": "end_session", notes?: Notes, } | { "type": "save_notes", notes: Notes, } | { "type": "ping", nonce?: number, };
 
 export type ServerMessage = { "type": "hello", server: string, protocol: number, max_message_bytes: number, 
 /**
  * Send something (a `ping` will do) at least this often.
  */
-keepalive_secs: number, } | { "type": "session_created", session: SessionInfo, participant_id: ParticipantId, resume_token: ResumeToken, invite_token: InviteToken, 
+keepalive_secs: number, 
+/**
+ * Optional features this server has enabled.
+ */
+features: Features, } | { "type": "session_created", session: SessionInfo, participant_id: ParticipantId, resume_token: ResumeToken, invite_token: InviteToken, 
 /**
  * The join link for customers (SES-2); it carries the invite token.
  */
-invite_link: string, ice_servers: Array<IceServer>, } | { "type": "lobby", session_number: SessionNumber, participant_id: ParticipantId, resume_token: ResumeToken, } | { "type": "joined", session: SessionInfo, participant_id: ParticipantId, role: Role, resume_token: ResumeToken, ice_servers: Array<IceServer>, } | { "type": "refused", } | { "type": "resumed", session: SessionInfo, participant_id: ParticipantId, role: Role, ice_servers: Array<IceServer>, } | { "type": "participants", participants: Array<ParticipantInfo>, } | { "type": "offer", from: ParticipantId, sdp: Sdp, } | { "type": "answer", from: ParticipantId, sdp: Sdp, } | { "type": "candidate", from: ParticipantId, ice: IceCandidate, } | { "type": "session_ended", reason: EndReason, } | { "type": "pong", nonce?: number, } | { "type": "error", code: ErrorCode, message: string, 
+invite_link: string, ice_servers: Array<IceServer>, } | { "type": "lobby", session_number: SessionNumber, participant_id: ParticipantId, resume_token: ResumeToken, } | { "type": "joined", session: SessionInfo, participant_id: ParticipantId, role: Role, resume_token: ResumeToken, ice_servers: Array<IceServer>, } | { "type": "refused", } | { "type": "resumed", session: SessionInfo, participant_id: ParticipantId, role: Role, ice_servers: Array<IceServer>, } | { "type": "participants", participants: Array<ParticipantInfo>, } | { "type": "offer", from: ParticipantId, sdp: Sdp, } | { "type": "answer", from: ParticipantId, sdp: Sdp, } | { "type": "candidate", from: ParticipantId, ice: IceCandidate, } | { "type": "session_ended", reason: EndReason, } | { "type": "notes_saved", 
+/**
+ * When they were saved, Unix milliseconds.
+ */
+saved_at: number, } | { "type": "pong", nonce?: number, } | { "type": "error", code: ErrorCode, message: string, 
 /**
  * The `"type"` of the message this answers, when it could be read.
  */
@@ -43,6 +51,8 @@ export type InviteToken = string;
 
 export type ResumeToken = string;
 
+export type Notes = string;
+
 export type Sdp = string;
 
 export type IceText = string;
@@ -50,6 +60,13 @@ export type IceText = string;
 export type IceCandidate = { candidate: IceText, sdpMid?: IceText, sdpMLineIndex?: number, usernameFragment?: IceText, };
 
 export type IceServer = { urls: Array<string>, username?: string, credential?: string, };
+
+export type Features = { 
+/**
+ * The server can send invitation e-mails (`POST /api/v1/invitations`, SES-2):
+ * the operator configured SMTP.
+ */
+email_invitations: boolean, };
 
 export type SessionInfo = { session_id: SessionId, session_number: SessionNumber, 
 /**
@@ -78,3 +95,37 @@ to: Array<ParticipantId>,
  * When it was sent, Unix milliseconds (the sender's clock).
  */
 sent_at: number, };
+
+export type RequestId = number;
+
+export type Capability = "view_desktop" | "control_desktop" | "view_application" | "control_application" | "share_view" | "share_control";
+
+export type ConsentMessage = { "type": "request", request_id: RequestId, capability: Capability, } | { "type": "decision", request_id: RequestId, allowed: boolean, } | { "type": "stop", request_id: RequestId, } | { "type": "revoke", request_id: RequestId, };
+
+export type MediaSource = "microphone" | "camera" | "screen";
+
+export type StreamId = string;
+
+export type MediaMessage = { "type": "stream", stream_id: StreamId, source: MediaSource, } | { "type": "stream_ended", stream_id: StreamId, };
+
+export type FileId = number;
+
+export type TransferId = number;
+
+export type FileName = string;
+
+export type Sha256Hex = string;
+
+export type FileEntry = { file_id: FileId, 
+/**
+ * Shown as text, never as HTML; used as the suggested name when saving.
+ */
+name: FileName, 
+/**
+ * Bytes.
+ */
+size: number, };
+
+export type FileErrorCode = "unknown_file" | "read_failed" | "bad_message";
+
+export type FileMessage = { "type": "offer", files: Array<FileEntry>, } | { "type": "request", file_id: FileId, } | { "type": "metadata", file_id: FileId, name: FileName, size: number, } | { "type": "done", sha256: Sha256Hex, } | { "type": "cancel", } | { "type": "error", code: FileErrorCode, };
