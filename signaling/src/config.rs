@@ -33,6 +33,87 @@ pub struct Config {
     pub auth: AuthConfig,
     /// STUN/TURN servers handed to participants.
     pub ice_servers: Vec<IceServer>,
+    /// The mail relay for invitation e-mails (SES-2); invitations by e-mail are
+    /// off without it.
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// The SMTP relay the server sends invitation e-mails through.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Host name (or address) of the relay.
+    pub host: String,
+    /// Default: 25 (`none`), 587 (`starttls`), 465 (`tls`).
+    pub port: Option<u16>,
+    /// Sign in to the relay (AUTH PLAIN/LOGIN) with these; both or neither.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The sender, e.g. `Tandem Support <support@example.com>`.
+    pub from: String,
+    pub security: SmtpSecurity,
+}
+
+/// How the connection to the SMTP relay is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// Plain text: only for a relay on the same host or a trusted network.
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte ("SMTPS", port 465).
+    Tls,
+}
+
+impl SmtpConfig {
+    /// The port in effect.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            SmtpSecurity::None => 25,
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+        })
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let host = self.host.trim();
+        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c.is_control() || c == '/') {
+            return Err(format!("smtp.host {:?} must be a host name or address", self.host));
+        }
+        if self.port == Some(0) {
+            return Err("smtp.port must be between 1 and 65535".into());
+        }
+        if self.username.is_some() != self.password.is_some() {
+            return Err("smtp.username and smtp.password go together: set both or neither".into());
+        }
+        if self.from.trim().is_empty() {
+            return Err(
+                "smtp.from is required: the sender address, e.g. \"Support <support@example.com>\"".into()
+            );
+        }
+        if self.from.contains(['\r', '\n']) || self.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(format!(
+                "smtp.from {:?} is not a valid sender (\"name@example.com\" or \"Name <name@example.com>\")",
+                self.from
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from)
+            .field("security", &self.security)
+            .finish()
+    }
 }
 
 /// HTTPS certificate, PEM files.
@@ -69,6 +150,8 @@ pub struct LimitsConfig {
     pub keepalive_secs: u64,
     /// Most simultaneous WebSocket connections.
     pub max_connections: usize,
+    /// Invitation e-mails a minute per CSR account.
+    pub invitations_per_minute: u32,
 }
 
 /// CSR sign-in.
@@ -117,6 +200,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             auth: AuthConfig::default(),
             ice_servers: Vec::new(),
+            smtp: None,
         }
     }
 }
@@ -136,6 +220,7 @@ impl Default for LimitsConfig {
             signins_per_minute: 10,
             keepalive_secs: 20,
             max_connections: 50_000,
+            invitations_per_minute: 10,
         }
     }
 }
@@ -183,6 +268,7 @@ impl Config {
             ("signins_per_minute", u64::from(l.signins_per_minute)),
             ("keepalive_secs", l.keepalive_secs),
             ("max_connections", l.max_connections as u64),
+            ("invitations_per_minute", u64::from(l.invitations_per_minute)),
         ] {
             if value == 0 {
                 return bad(format!("limits.{name} must be at least 1"));
@@ -204,6 +290,9 @@ impl Config {
             {
                 return bad(format!("ice server URLs must start with stun:, turn: or turns: ({:?})", s.urls));
             }
+        }
+        if let Some(smtp) = &self.smtp {
+            smtp.validate().map_err(ConfigError::Invalid)?;
         }
         Ok(())
     }
@@ -285,5 +374,46 @@ mod tests {
         c.auth.token_secret = Some("abc".into());
         assert!(c.validate().is_err());
         assert!(parse_hex_key(&"ab".repeat(32)).is_some());
+    }
+
+    #[test]
+    fn smtp_is_validated_with_clear_messages() {
+        let with = |toml_text: &str| {
+            let c: Config = toml::from_str(toml_text).unwrap();
+            c.validate().map_err(|e| e.to_string())
+        };
+        with("[smtp]\nhost = \"mail.example.com\"\nfrom = \"Support <support@example.com>\"\n").unwrap();
+        let c: Config = toml::from_str(
+            "[smtp]\nhost = \"mail.example.com\"\nfrom = \"a@example.com\"\nsecurity = \"tls\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.smtp.as_ref().unwrap().port(), 465);
+        assert!(with("[smtp]\nhost = \"mail.example.com\"\n").unwrap_err().contains("smtp.from is required"));
+        assert!(with("[smtp]\nfrom = \"a@example.com\"\n").unwrap_err().contains("smtp.host"));
+        assert!(
+            with("[smtp]\nhost = \"m\"\nfrom = \"not an address\"\n")
+                .unwrap_err()
+                .contains("not a valid sender")
+        );
+        assert!(
+            with("[smtp]\nhost = \"m\"\nfrom = \"a@example.com\\r\\nBcc: x@evil.example\"\n")
+                .unwrap_err()
+                .contains("not a valid sender"),
+            "no header injection through the sender"
+        );
+        assert!(
+            with("[smtp]\nhost = \"m\"\nfrom = \"a@example.com\"\nusername = \"u\"\n")
+                .unwrap_err()
+                .contains("smtp.password")
+        );
+        assert!(
+            toml::from_str::<Config>("[smtp]\nsecurity = \"ssl\"\n").is_err(),
+            "only none, starttls, tls"
+        );
+        let c: Config = toml::from_str(
+            "[smtp]\nhost = \"m\"\nfrom = \"a@example.com\"\nusername = \"u\"\npassword = \"hunter2\"\n",
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"), "the password is not logged");
     }
 }

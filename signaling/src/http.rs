@@ -14,14 +14,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use tandem_wire::{DisplayName, MAX_MESSAGE_BYTES, SessionId};
-use tokio::sync::mpsc;
+use tandem_wire::{DisplayName, MAX_MESSAGE_BYTES, SessionId, SessionNumber};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{self, TokenIssuer};
 use crate::config::Config;
-use crate::core::{Agent, Timestamp};
+use crate::core::{Agent, AgentId, Timestamp};
 use crate::hub::{self, HubMsg};
+use crate::invitations::{self, EmailAddress, InvitationKind, Language, Mailer};
 use crate::limits::KeyedLimiter;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -37,6 +38,8 @@ pub struct Shared {
     pub tokens: TokenIssuer,
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
+    /// Sends invitation e-mails; `None` when SMTP is not configured.
+    pub mailer: Option<Arc<dyn Mailer>>,
     pub config: Config,
     /// `scheme://host[:port]` of the public URL, for the Origin check.
     pub public_origin: String,
@@ -44,6 +47,7 @@ pub struct Shared {
     pub connections: TaskTracker,
     join_limiter: Mutex<KeyedLimiter<IpAddr>>,
     signin_limiter: Mutex<KeyedLimiter<IpAddr>>,
+    invitation_limiter: Mutex<KeyedLimiter<AgentId>>,
     /// Bounds concurrent argon2 verifications (CPU and memory heavy).
     password_checks: tokio::sync::Semaphore,
     next_conn: AtomicU64,
@@ -62,6 +66,7 @@ impl AppState {
         tokens: TokenIssuer,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
+        mailer: Option<Arc<dyn Mailer>>,
         config: Config,
         public_url: &str,
     ) -> Self {
@@ -69,6 +74,7 @@ impl AppState {
         Self(Arc::new(Shared {
             join_limiter: Mutex::new(KeyedLimiter::per_minute(config.limits.joins_per_minute)),
             signin_limiter: Mutex::new(KeyedLimiter::per_minute(config.limits.signins_per_minute)),
+            invitation_limiter: Mutex::new(KeyedLimiter::per_minute(config.limits.invitations_per_minute)),
             password_checks: tokio::sync::Semaphore::new(2),
             next_conn: AtomicU64::new(1),
             connections: TaskTracker::new(),
@@ -76,6 +82,7 @@ impl AppState {
             tokens,
             store,
             metrics,
+            mailer,
             config,
             public_origin,
         }))
@@ -94,6 +101,10 @@ impl AppState {
     fn allow_signin(&self, ip: IpAddr, now: Timestamp) -> bool {
         self.signin_limiter.lock().unwrap_or_else(|p| p.into_inner()).check(&ip, now)
     }
+
+    fn allow_invitation(&self, agent: AgentId, now: Timestamp) -> bool {
+        self.invitation_limiter.lock().unwrap_or_else(|p| p.into_inner()).check(&agent, now)
+    }
 }
 
 /// The whole HTTP surface.
@@ -105,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(ws_upgrade))
         .route_service("/join/{number}", join_page)
         .route("/api/v1/signin", post(signin))
+        .route("/api/v1/invitations", post(invite))
         .route("/api/v1/reports", get(list_reports))
         .route("/api/v1/reports/{session_id}", get(get_report))
         .route("/healthz", get(healthz))
@@ -263,6 +275,89 @@ fn bearer(headers: &HeaderMap, state: &AppState) -> Result<Agent, Box<Response>>
             "Sign in again: the token is invalid or expired.",
         ))
     })
+}
+
+#[derive(Deserialize)]
+struct InvitationBody {
+    session_number: SessionNumber,
+    to: String,
+    #[serde(default)]
+    language: Option<String>,
+    kind: InvitationKind,
+}
+
+/// `POST /api/v1/invitations`: a CSR of a live session has the server e-mail
+/// an invitation (SES-2) to a customer (join link) or another CSR (assist).
+async fn invite(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<InvitationBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let agent = match bearer(&headers, &state) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let Some(mailer) = state.mailer.clone() else {
+        return api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "email_not_configured",
+            "This server does not send e-mail: the operator has not configured SMTP.",
+        );
+    };
+    let Ok(Json(body)) = body else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send JSON: {\"session_number\", \"to\", \"language\", \"kind\": \"customer\" or \"csr\"}.",
+        );
+    };
+    let to = match EmailAddress::parse(&body.to) {
+        Ok(a) => a,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, "bad_address", &e.to_string()),
+    };
+    if !state.allow_invitation(agent.id, hub::now()) {
+        state.metrics.reject("invitation_rate_limited");
+        return api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many invitations; wait a minute.",
+        );
+    }
+    let (reply, answer) = oneshot::channel();
+    let ask = HubMsg::Invitation { agent: agent.id, number: body.session_number, reply };
+    let busy = || api_error(StatusCode::SERVICE_UNAVAILABLE, "busy", "Shutting down.");
+    if state.hub.send(ask).await.is_err() {
+        return busy();
+    }
+    let details = match answer.await {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            // Also for a session that does not exist: this must not tell which numbers are live.
+            return api_error(
+                StatusCode::FORBIDDEN,
+                "not_allowed",
+                "Only a CSR taking part in this session can invite to it.",
+            );
+        }
+        Err(_) => return busy(),
+    };
+    let language = Language::from_tag(body.language.as_deref().unwrap_or("en"));
+    let mail = invitations::compose(to, body.kind, language, &details, agent.name.as_str());
+    match mailer.send(mail).await {
+        Ok(()) => {
+            state.metrics.invitations_sent.inc();
+            (StatusCode::ACCEPTED, Json(json!({ "sent": true }))).into_response()
+        }
+        Err(e) => {
+            state.metrics.invitations_failed.inc();
+            tracing::warn!(error = %e, "invitation e-mail not sent");
+            api_error(
+                StatusCode::BAD_GATEWAY,
+                "email_failed",
+                "The mail server did not take the invitation; try again later.",
+            )
+        }
+    }
 }
 
 #[derive(Deserialize)]

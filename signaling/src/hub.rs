@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tandem_wire::{ServerMessage, close_code};
-use tokio::sync::mpsc;
+use tandem_wire::{ServerMessage, SessionNumber, close_code};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::core::{ConnId, Input, Output, Registry, ReportEvent, Timestamp};
+use crate::core::{AgentId, ConnId, Input, InvitationDetails, Output, Registry, ReportEvent, Timestamp};
 use crate::metrics::Metrics;
 
 /// Capacity of each connection's outgoing queue; a client that lets it fill is dropped.
@@ -25,6 +25,8 @@ pub enum HubMsg {
     Connected { conn: ConnId, tx: mpsc::Sender<ConnCommand> },
     /// An input for the session core.
     Core(Input),
+    /// What an invitation about session `number` may say, if `agent` is one of its CSRs.
+    Invitation { agent: AgentId, number: SessionNumber, reply: oneshot::Sender<Option<InvitationDetails>> },
     /// End every session, close every connection, then stop.
     Shutdown,
 }
@@ -67,6 +69,10 @@ pub async fn run(
         match msg {
             Some(HubMsg::Connected { conn, tx }) => {
                 conns.insert(conn, tx);
+            }
+            Some(HubMsg::Invitation { agent, number, reply }) => {
+                // The asker may have given up (client gone): nothing to do then.
+                let _ = reply.send(registry.invitation(agent, number));
             }
             Some(HubMsg::Core(input)) => {
                 if let Input::Disconnected { conn } = input {

@@ -19,6 +19,8 @@ pub mod http;
 #[cfg(feature = "server")]
 pub mod hub;
 #[cfg(feature = "server")]
+pub mod invitations;
+#[cfg(feature = "server")]
 pub mod limits;
 #[cfg(feature = "server")]
 pub mod metrics;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use tandem_signaling::config::{Config, LogFormat};
+use tandem_signaling::config::{Config, LogFormat, SmtpConfig, SmtpSecurity};
 use tandem_signaling::{auth, hub, server, store};
 use tandem_wire::DisplayName;
 
@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage CSR (agent) accounts.
     #[command(subcommand)]
     Agent(AgentCommand),
@@ -63,6 +63,64 @@ struct ServeArgs {
     /// Directory of the web client's files.
     #[arg(long, env = "TANDEM_WEB_ROOT")]
     web_root: Option<PathBuf>,
+    #[command(flatten)]
+    smtp: SmtpArgs,
+}
+
+/// The mail relay for invitation e-mails; overrides `[smtp]` key by key.
+#[derive(clap::Args, Default)]
+struct SmtpArgs {
+    /// SMTP relay host; setting it turns invitation e-mails on.
+    #[arg(long, env = "TANDEM_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// SMTP port (default 25, 587 or 465 by security).
+    #[arg(long, env = "TANDEM_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// SMTP user name.
+    #[arg(long, env = "TANDEM_SMTP_USERNAME")]
+    smtp_username: Option<String>,
+    /// SMTP password (prefer the variable or the config file: flags show in `ps`).
+    #[arg(long, env = "TANDEM_SMTP_PASSWORD", hide_env_values = true)]
+    smtp_password: Option<String>,
+    /// Sender of invitations, e.g. "Support <support@example.com>".
+    #[arg(long, env = "TANDEM_SMTP_FROM")]
+    smtp_from: Option<String>,
+    /// none, starttls or tls.
+    #[arg(long, env = "TANDEM_SMTP_SECURITY", value_enum)]
+    smtp_security: Option<SmtpSecurity>,
+}
+
+impl SmtpArgs {
+    fn apply(self, smtp: &mut Option<SmtpConfig>) {
+        let any = self.smtp_host.is_some()
+            || self.smtp_port.is_some()
+            || self.smtp_username.is_some()
+            || self.smtp_password.is_some()
+            || self.smtp_from.is_some()
+            || self.smtp_security.is_some();
+        if !any {
+            return;
+        }
+        let s = smtp.get_or_insert_with(SmtpConfig::default);
+        if let Some(v) = self.smtp_host {
+            s.host = v;
+        }
+        if self.smtp_port.is_some() {
+            s.port = self.smtp_port;
+        }
+        if self.smtp_username.is_some() {
+            s.username = self.smtp_username;
+        }
+        if self.smtp_password.is_some() {
+            s.password = self.smtp_password;
+        }
+        if let Some(v) = self.smtp_from {
+            s.from = v;
+        }
+        if let Some(v) = self.smtp_security {
+            s.security = v;
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -110,9 +168,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     init_logging(config.log_format);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    match cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::default())) {
+    match cli.command.unwrap_or_else(|| Command::Serve(Box::default())) {
         Command::Serve(args) => {
-            apply_serve_args(&mut config, args);
+            apply_serve_args(&mut config, *args);
             runtime.block_on(serve(config))
         }
         Command::Agent(cmd) => runtime.block_on(agent(config, cmd)),
@@ -141,6 +199,7 @@ fn apply_serve_args(config: &mut Config, a: ServeArgs) {
     if let Some(v) = a.web_root {
         config.web_root = v;
     }
+    a.smtp.apply(&mut config.smtp);
 }
 
 fn init_logging(format: LogFormat) {

@@ -21,6 +21,8 @@ pub struct Metrics {
     pub sessions_created: Counter,
     pub messages_relayed: Counter,
     pub messages_rejected: Family<RejectLabel, Counter>,
+    pub invitations_sent: Counter,
+    pub invitations_failed: Counter,
 }
 
 impl Metrics {
@@ -33,6 +35,8 @@ impl Metrics {
             sessions_created: Counter::default(),
             messages_relayed: Counter::default(),
             messages_rejected: Family::default(),
+            invitations_sent: Counter::default(),
+            invitations_failed: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("live_sessions", "Sessions in progress", m.live_sessions.clone());
@@ -49,6 +53,16 @@ impl Metrics {
             m.messages_relayed.clone(),
         );
         registry.register("messages_rejected", "Messages rejected, by reason", m.messages_rejected.clone());
+        registry.register(
+            "invitations_sent",
+            "Invitation e-mails accepted by the mail relay",
+            m.invitations_sent.clone(),
+        );
+        registry.register(
+            "invitations_failed",
+            "Invitation e-mails the mail relay refused or did not take in time",
+            m.invitations_failed.clone(),
+        );
         Self { registry, ..m }
     }
 

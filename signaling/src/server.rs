@@ -15,6 +15,8 @@ use crate::config::{Config, parse_hex_key};
 use crate::core::{CoreConfig, Registry, ReportEvent};
 use crate::http::{AppState, router};
 use crate::hub::{self, HubMsg};
+use crate::invitations::Mailer;
+use crate::invitations::smtp::SmtpMailer;
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
 
@@ -81,8 +83,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let hub_task = tokio::spawn(hub::run(registry, hub_rx, report_tx, metrics.clone()));
 
+    let mailer = match &config.smtp {
+        Some(smtp) => {
+            let m = SmtpMailer::new(smtp).context("setting up the SMTP relay ([smtp])")?;
+            tracing::info!(host = %smtp.host, port = smtp.port(), security = ?smtp.security, "invitation e-mails on");
+            Some(Arc::new(m) as Arc<dyn Mailer>)
+        }
+        None => None,
+    };
     let tls = crate::tls::server_config(&config, &url).await?;
-    let state = AppState::new(hub_tx.clone(), tokens, store.clone(), metrics, config, &url);
+    let state = AppState::new(hub_tx.clone(), tokens, store.clone(), metrics, mailer, config, &url);
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let serve = {

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use tandem_wire::{ClientMessage, ErrorCode, MAX_MESSAGE_BYTES, ServerMessage, close_code};
+use tandem_wire::{ClientMessage, ErrorCode, Features, MAX_MESSAGE_BYTES, ServerMessage, close_code};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -42,6 +42,7 @@ pub async fn run(mut socket: WebSocket, ip: IpAddr, state: AppState) {
         protocol: tandem_wire::PROTOCOL_VERSION,
         max_message_bytes: MAX_MESSAGE_BYTES as u32,
         keepalive_secs: u32::try_from(keepalive.as_secs()).unwrap_or(u32::MAX),
+        features: Features { email_invitations: state.mailer.is_some() },
     };
     let mut stop = send(&mut socket, &hello).await.err();
 

@@ -25,10 +25,10 @@ mod text;
 pub use codec::{DecodeError, Message, decode, encode};
 pub use ids::{ParticipantId, SessionId, SessionNumber, SessionNumberError};
 pub use messages::{
-    ClientMessage, EndReason, ErrorCode, IceCandidate, IceServer, IceText, ParticipantInfo, Role,
+    ClientMessage, EndReason, ErrorCode, Features, IceCandidate, IceServer, IceText, ParticipantInfo, Role,
     ServerMessage, SessionInfo, Signal,
 };
-pub use text::{AuthToken, ChatText, DisplayName, InviteToken, Label, ResumeToken, Sdp, TextError};
+pub use text::{AuthToken, ChatText, DisplayName, InviteToken, Label, Notes, ResumeToken, Sdp, TextError};
 
 /// The protocol version this crate speaks; every message carries it as `"v"`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::ids::{ParticipantId, SessionId, SessionNumber};
-use crate::text::{AuthToken, DisplayName, InviteToken, Label, ResumeToken, Sdp};
+use crate::text::{AuthToken, DisplayName, InviteToken, Label, Notes, ResumeToken, Sdp};
 
 /// A message from a client (browser, native peer, third-party client) to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -44,8 +44,15 @@ pub enum ClientMessage {
     Candidate { to: ParticipantId, ice: IceCandidate },
     /// Leave the session (customers, assistants). The primary CSR leaving ends it.
     Leave {},
-    /// End the session for everyone; primary CSR only (SES-10).
-    EndSession {},
+    /// End the session for everyone; primary CSR only (SES-10). `notes`, when
+    /// present, are saved to the session report first (the last chance to edit them).
+    EndSession {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notes: Option<Notes>,
+    },
+    /// Save the session notes to the report (TOOL-6); CSRs only. Each save
+    /// replaces the previous notes. Answered with [`ServerMessage::NotesSaved`].
+    SaveNotes { notes: Notes },
     /// Application-level keepalive; the server answers [`ServerMessage::Pong`].
     Ping {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +74,7 @@ impl ClientMessage {
         "candidate",
         "leave",
         "end_session",
+        "save_notes",
         "ping",
     ];
 
@@ -83,7 +91,8 @@ impl ClientMessage {
             Self::Answer { .. } => "answer",
             Self::Candidate { .. } => "candidate",
             Self::Leave {} => "leave",
-            Self::EndSession {} => "end_session",
+            Self::EndSession { .. } => "end_session",
+            Self::SaveNotes { .. } => "save_notes",
             Self::Ping { .. } => "ping",
         }
     }
@@ -169,6 +178,9 @@ pub enum ServerMessage {
         max_message_bytes: u32,
         /// Send something (a `ping` will do) at least this often.
         keepalive_secs: u32,
+        /// Optional features this server has enabled.
+        #[serde(default)]
+        features: Features,
     },
     /// Reply to `create_session`: the CSR is now the primary CSR of a new session.
     SessionCreated {
@@ -206,6 +218,11 @@ pub enum ServerMessage {
     Candidate { from: ParticipantId, ice: IceCandidate },
     /// The session is over for everyone.
     SessionEnded { reason: EndReason },
+    /// Reply to `save_notes` (and to `end_session` with notes): the notes are in the report.
+    NotesSaved {
+        /// When they were saved, Unix milliseconds.
+        saved_at: u64,
+    },
     /// Answer to `ping`.
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,6 +252,7 @@ impl ServerMessage {
         "answer",
         "candidate",
         "session_ended",
+        "notes_saved",
         "pong",
         "error",
     ];
@@ -243,6 +261,16 @@ impl ServerMessage {
     pub fn error(code: ErrorCode, in_reply_to: Option<&str>) -> Self {
         Self::Error { code, message: code.message().to_owned(), in_reply_to: in_reply_to.map(str::to_owned) }
     }
+}
+
+/// Optional features of the server, announced in `hello` so clients can offer
+/// or hide them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Features {
+    /// The server can send invitation e-mails (`POST /api/v1/invitations`, SES-2):
+    /// the operator configured SMTP.
+    #[serde(default)]
+    pub email_invitations: bool,
 }
 
 /// What every participant of a session may know about it.

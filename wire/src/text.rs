@@ -136,6 +136,11 @@ text_type!(
     ChatText, min = 1, max = 4000, Multiline, trim = false, secret = false
 );
 text_type!(
+    /// A CSR's session notes (TOOL-6): 0 to 20,000 characters, line breaks and
+    /// tabs allowed, kept as typed (not trimmed). Always rendered as text.
+    Notes, min = 0, max = 20_000, Multiline, trim = false, secret = false
+);
+text_type!(
     /// An SDP offer or answer ([RFC 8866](https://www.rfc-editor.org/rfc/rfc8866)), relayed untouched.
     Sdp, min = 1, max = 60_000, Multiline, trim = false, secret = false
 );
@@ -162,6 +167,15 @@ mod tests {
         assert_eq!(format!("{t:?}"), "ResumeToken(<redacted>)");
         assert_eq!(ResumeToken::parse("short"), Err(TextError::TooShort(16)));
         assert_eq!(ResumeToken::parse("abcdefghijklmnop qrs"), Err(TextError::BadCharacter));
+    }
+
+    #[test]
+    fn notes_may_be_empty_and_are_bounded() {
+        assert_eq!(Notes::parse("").unwrap().as_str(), "");
+        assert_eq!(Notes::parse("  line 1\n\tline 2  ").unwrap().as_str(), "  line 1\n\tline 2  ");
+        assert!(Notes::parse("é".repeat(20_000)).is_ok());
+        assert_eq!(Notes::parse("a".repeat(20_001)), Err(TextError::TooLong(20_000)));
+        assert_eq!(Notes::parse("bell\u{7}"), Err(TextError::BadCharacter));
     }
 
     #[test]

@@ -16,11 +16,11 @@ mod session;
 mod tests;
 mod time;
 
-pub use registry::{CoreConfig, Registry};
+pub use registry::{CoreConfig, InvitationDetails, Registry};
 pub use time::Timestamp;
 
 use tandem_wire::{
-    AuthToken, ClientMessage, DisplayName, EndReason, ErrorCode, InviteToken, Label, ParticipantId,
+    AuthToken, ClientMessage, DisplayName, EndReason, ErrorCode, InviteToken, Label, Notes, ParticipantId,
     ResumeToken, Role, ServerMessage, SessionId, SessionNumber, Signal,
 };
 
@@ -54,15 +54,42 @@ pub enum Input {
 /// A client request in the form the core acts on: tokens already verified.
 #[derive(Debug, Clone)]
 pub enum Request {
-    CreateSession { agent: Agent, session_type: Option<Label>, tracking_code: Option<Label> },
-    Join { session_number: SessionNumber, name: DisplayName, invite_token: Option<InviteToken> },
-    Assist { agent: Agent, session_number: SessionNumber },
-    Resume { resume_token: ResumeToken },
-    Admit { participant_id: ParticipantId },
-    Refuse { participant_id: ParticipantId },
-    Relay { to: ParticipantId, signal: Signal },
+    CreateSession {
+        agent: Agent,
+        session_type: Option<Label>,
+        tracking_code: Option<Label>,
+    },
+    Join {
+        session_number: SessionNumber,
+        name: DisplayName,
+        invite_token: Option<InviteToken>,
+    },
+    Assist {
+        agent: Agent,
+        session_number: SessionNumber,
+    },
+    Resume {
+        resume_token: ResumeToken,
+    },
+    Admit {
+        participant_id: ParticipantId,
+    },
+    Refuse {
+        participant_id: ParticipantId,
+    },
+    Relay {
+        to: ParticipantId,
+        signal: Signal,
+    },
     Leave,
-    EndSession,
+    /// End the session; with notes, they are saved first (SES-10).
+    EndSession {
+        notes: Option<Notes>,
+    },
+    /// Save the session notes to the report (TOOL-6).
+    SaveNotes {
+        notes: Notes,
+    },
 }
 
 impl Request {
@@ -93,7 +120,8 @@ impl Request {
             ClientMessage::Answer { to, sdp } => Self::Relay { to, signal: Signal::Answer { sdp } },
             ClientMessage::Candidate { to, ice } => Self::Relay { to, signal: Signal::Candidate { ice } },
             ClientMessage::Leave {} => Self::Leave,
-            ClientMessage::EndSession {} => Self::EndSession,
+            ClientMessage::EndSession { notes } => Self::EndSession { notes },
+            ClientMessage::SaveNotes { notes } => Self::SaveNotes { notes },
         };
         Ok(Some(request))
     }
@@ -113,7 +141,8 @@ impl Request {
                 Signal::Candidate { .. } => "candidate",
             },
             Self::Leave => "leave",
-            Self::EndSession => "end_session",
+            Self::EndSession { .. } => "end_session",
+            Self::SaveNotes { .. } => "save_notes",
         }
     }
 }
@@ -157,6 +186,14 @@ pub enum ReportEvent {
     SessionEnded {
         session_id: SessionId,
         reason: EndReason,
+        at: Timestamp,
+    },
+    /// A CSR saved the session notes; they replace earlier ones (TOOL-6).
+    NotesSaved {
+        session_id: SessionId,
+        /// The CSR who saved them.
+        by: ParticipantId,
+        notes: Notes,
         at: Timestamp,
     },
 }

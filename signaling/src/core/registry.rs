@@ -8,8 +8,8 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, RngCore as _};
 use subtle::ConstantTimeEq as _;
 use tandem_wire::{
-    DisplayName, EndReason, ErrorCode, IceServer, InviteToken, Label, ParticipantId, ResumeToken, Role,
-    ServerMessage, SessionId, SessionNumber, Signal,
+    DisplayName, EndReason, ErrorCode, IceServer, InviteToken, Label, Notes, ParticipantId, ResumeToken,
+    Role, ServerMessage, SessionId, SessionNumber, Signal,
 };
 
 use super::session::{Participant, Session};
@@ -37,6 +37,16 @@ impl Default for CoreConfig {
             ice_servers: Vec::new(),
         }
     }
+}
+
+/// What an invitation e-mail may say about a session; see [`Registry::invitation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationDetails {
+    pub session_number: SessionNumber,
+    /// The customer's join link, invite token included.
+    pub invite_link: String,
+    /// The site's address, without a trailing slash (where CSRs sign in to assist).
+    pub site_url: String,
 }
 
 /// All live sessions. See the [module docs](super) for how the shell drives it.
@@ -121,6 +131,19 @@ impl Registry {
         out
     }
 
+    /// What an invitation e-mail about session `number` may contain (SES-2),
+    /// if `agent` is one of its CSRs (primary or assistant) right now; `None`
+    /// otherwise, whether or not the session exists.
+    pub fn invitation(&self, agent: AgentId, number: SessionNumber) -> Option<InvitationDetails> {
+        let session = self.sessions.get(&number)?;
+        session.participants.iter().find(|p| p.role.is_csr() && p.agent == Some(agent))?;
+        Some(InvitationDetails {
+            session_number: number,
+            invite_link: self.invite_link(number, &session.invite_token),
+            site_url: self.config.public_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
     /// Number of live sessions.
     pub fn session_count(&self) -> usize {
         self.sessions.len()
@@ -178,12 +201,23 @@ impl Registry {
             Request::Refuse { participant_id } => self.refuse(conn, participant_id, out),
             Request::Relay { to, signal } => self.relay(conn, to, signal, out),
             Request::Leave => self.leave(conn, now, out),
-            Request::EndSession => {
-                let (number, _, role) = self.caller(conn)?;
+            Request::EndSession { notes } => {
+                let (number, pid, role) = self.caller(conn)?;
                 if role != Role::PrimaryCsr {
                     return Err(ErrorCode::NotAllowed);
                 }
+                if let Some(notes) = notes {
+                    self.save_notes(conn, number, pid, notes, now, out);
+                }
                 self.end_session(number, EndReason::EndedByCsr, now, out);
+                Ok(())
+            }
+            Request::SaveNotes { notes } => {
+                let (number, pid, role) = self.caller(conn)?;
+                if !role.is_csr() {
+                    return Err(ErrorCode::NotAllowed);
+                }
+                self.save_notes(conn, number, pid, notes, now, out);
                 Ok(())
             }
         }
@@ -221,12 +255,7 @@ impl Registry {
         let (pid, resume_token) =
             self.add_participant(number, conn, agent.name, Role::PrimaryCsr, Some(agent.id), now, out);
         let session = &self.sessions[&number];
-        let invite_link = format!(
-            "{}/join/{}#invite={}",
-            self.config.public_url.trim_end_matches('/'),
-            number.to_digits(),
-            invite_token.as_str()
-        );
+        let invite_link = self.invite_link(number, &invite_token);
         out.push(Output::Send {
             conn,
             msg: ServerMessage::SessionCreated {
@@ -429,6 +458,21 @@ impl Registry {
         self.broadcast_change_of(number, role, out);
     }
 
+    /// Records the notes in the report and confirms to the CSR who saved them.
+    fn save_notes(
+        &self,
+        conn: ConnId,
+        number: SessionNumber,
+        by: ParticipantId,
+        notes: Notes,
+        now: Timestamp,
+        out: &mut Outputs,
+    ) {
+        let Some(session) = self.sessions.get(&number) else { return };
+        out.push(Output::Report(ReportEvent::NotesSaved { session_id: session.id, by, notes, at: now }));
+        out.push(Output::Send { conn, msg: ServerMessage::NotesSaved { saved_at: now.unix_millis() } });
+    }
+
     fn end_session(&mut self, number: SessionNumber, reason: EndReason, now: Timestamp, out: &mut Outputs) {
         let Some(session) = self.sessions.remove(&number) else {
             return;
@@ -451,6 +495,17 @@ impl Registry {
     }
 
     // ---- helpers -------------------------------------------------------------
+
+    /// `{public_url}/join/{number}#invite={token}`: the token sits in the
+    /// fragment, which browsers never send to a server.
+    fn invite_link(&self, number: SessionNumber, token: &InviteToken) -> String {
+        format!(
+            "{}/join/{}#invite={}",
+            self.config.public_url.trim_end_matches('/'),
+            number.to_digits(),
+            token.as_str()
+        )
+    }
 
     /// The caller's session, participant id and role.
     fn caller(&self, conn: ConnId) -> Result<(SessionNumber, ParticipantId, Role), ErrorCode> {
@@ -510,6 +565,7 @@ impl Registry {
             id: pid,
             name,
             role,
+            agent,
             resume_token: resume_token.clone(),
             conn: Some(conn),
             grace_deadline: None,

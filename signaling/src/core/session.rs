@@ -5,7 +5,7 @@ use tandem_wire::{
     SessionInfo, SessionNumber,
 };
 
-use super::{ConnId, Timestamp};
+use super::{AgentId, ConnId, Timestamp};
 
 /// A live session.
 #[derive(Debug)]
@@ -25,6 +25,8 @@ pub(super) struct Participant {
     pub id: ParticipantId,
     pub name: DisplayName,
     pub role: Role,
+    /// The CSR account, for CSRs.
+    pub agent: Option<AgentId>,
     pub resume_token: ResumeToken,
     /// The live connection, or `None` while the grace period runs.
     pub conn: Option<ConnId>,

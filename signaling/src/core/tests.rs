@@ -281,9 +281,11 @@ fn assistant_joins_without_control() {
     assert!(matches!(sent_to(&out, ConnId(2))[0], ServerMessage::Joined { role: Role::AssistantCsr, .. }));
     let ann = h.join_lobby(3, c.number, "Ann");
     // The assistant sees the lobby but cannot admit, refuse or end.
-    for r in
-        [Request::Admit { participant_id: ann }, Request::Refuse { participant_id: ann }, Request::EndSession]
-    {
+    for r in [
+        Request::Admit { participant_id: ann },
+        Request::Refuse { participant_id: ann },
+        Request::EndSession { notes: None },
+    ] {
         let out = h.req(2, r);
         assert_eq!(error_code(&out, ConnId(2)), Some(ErrorCode::NotAllowed));
     }
@@ -296,12 +298,12 @@ fn only_the_primary_csr_ends_the_session() {
     let c = h.create(1);
     h.join_invited(2, &c, "Ann");
     h.join_lobby(3, c.number, "Waiting Walt");
-    let out = h.req(2, Request::EndSession);
+    let out = h.req(2, Request::EndSession { notes: None });
     assert_eq!(error_code(&out, ConnId(2)), Some(ErrorCode::NotAllowed));
-    let out = h.req(3, Request::EndSession);
+    let out = h.req(3, Request::EndSession { notes: None });
     assert_eq!(error_code(&out, ConnId(3)), Some(ErrorCode::NotAllowed));
 
-    let out = h.req(1, Request::EndSession);
+    let out = h.req(1, Request::EndSession { notes: None });
     for conn in [1, 2, 3] {
         assert_eq!(
             sent_to(&out, ConnId(conn)),
@@ -589,4 +591,100 @@ fn a_waiting_customer_resumes_into_the_lobby_and_learns_nothing_more() {
     // Admitting after the resume reaches the new connection.
     let out = h.req(1, Request::Admit { participant_id: walt });
     assert!(matches!(sent_to(&out, ConnId(3))[0], ServerMessage::Joined { .. }));
+}
+
+fn notes(s: &str) -> tandem_wire::Notes {
+    tandem_wire::Notes::parse(s).unwrap()
+}
+
+#[test]
+fn csrs_save_notes_into_the_report_and_customers_may_not() {
+    let mut h = Harness::new();
+    let c = h.create(1);
+    h.join_invited(2, &c, "Ann");
+    h.req(3, Request::Assist { agent: agent(2, "Ana Assist"), session_number: c.number });
+    let waiting = h.join_lobby(4, c.number, "Walt");
+    let _ = waiting;
+
+    h.now = h.now.after(Duration::from_millis(1234));
+    let out = h.req(1, Request::SaveNotes { notes: notes("Printer jams on tray 2.\nReplaced roller.") });
+    assert_eq!(
+        sent_to(&out, ConnId(1)),
+        vec![&ServerMessage::NotesSaved { saved_at: h.now.unix_millis() }],
+        "the saving CSR, and only they, get the confirmation with the fake clock's time"
+    );
+    assert!(sent_to(&out, ConnId(2)).is_empty() && sent_to(&out, ConnId(3)).is_empty());
+    match reports(&out).as_slice() {
+        [ReportEvent::NotesSaved { by, notes, at, .. }] => {
+            assert_eq!((*by, *at), (c.csr, h.now));
+            assert_eq!(notes.as_str(), "Printer jams on tray 2.\nReplaced roller.");
+        }
+        other => panic!("expected one NotesSaved event, got {other:?}"),
+    }
+
+    // The assistant may save notes too; empty notes clear them.
+    let out = h.req(3, Request::SaveNotes { notes: notes("") });
+    assert!(matches!(sent_to(&out, ConnId(3))[..], [ServerMessage::NotesSaved { .. }]));
+    assert!(
+        matches!(reports(&out)[..], [ReportEvent::NotesSaved { notes, .. }] if notes.as_str().is_empty())
+    );
+
+    // Customers (in the session or in the lobby) and strangers may not.
+    for (conn, code) in [(2, ErrorCode::NotAllowed), (4, ErrorCode::NotAllowed), (9, ErrorCode::NotInSession)]
+    {
+        let out = h.req(conn, Request::SaveNotes { notes: notes("mine") });
+        assert_eq!(error_code(&out, ConnId(conn)), Some(code), "conn {conn}");
+        assert!(reports(&out).is_empty(), "nothing reaches the report from conn {conn}");
+    }
+}
+
+#[test]
+fn end_session_with_notes_saves_them_before_the_end() {
+    let mut h = Harness::new();
+    let c = h.create(1);
+    h.join_invited(2, &c, "Ann");
+    // A customer's end with notes is refused and saves nothing.
+    let out = h.req(2, Request::EndSession { notes: Some(notes("sneaky")) });
+    assert_eq!(error_code(&out, ConnId(2)), Some(ErrorCode::NotAllowed));
+    assert!(reports(&out).is_empty());
+
+    let out = h.req(1, Request::EndSession { notes: Some(notes("Solved: driver updated.")) });
+    let r = reports(&out);
+    let saved = r.iter().position(|e| matches!(e, ReportEvent::NotesSaved { .. })).expect("notes saved");
+    let ended = r.iter().position(|e| matches!(e, ReportEvent::SessionEnded { .. })).expect("session ended");
+    assert!(saved < ended, "notes are written before the session ends: {r:?}");
+    assert_eq!(
+        sent_to(&out, ConnId(1)),
+        vec![
+            &ServerMessage::NotesSaved { saved_at: h.now.unix_millis() },
+            &ServerMessage::SessionEnded { reason: EndReason::EndedByCsr }
+        ]
+    );
+    assert_eq!(
+        sent_to(&out, ConnId(2)),
+        vec![&ServerMessage::SessionEnded { reason: EndReason::EndedByCsr }]
+    );
+}
+
+#[test]
+fn invitation_details_only_for_the_sessions_csrs() {
+    let mut h = Harness::with(CoreConfig {
+        public_url: "https://support.example.com/".into(),
+        ..CoreConfig::default()
+    });
+    let c = h.create(1); // agent 1
+    h.req(2, Request::Assist { agent: agent(2, "Ana Assist"), session_number: c.number });
+    let d = h.reg.invitation(AgentId(1), c.number).expect("the primary CSR may invite");
+    assert_eq!(
+        d.invite_link,
+        format!("https://support.example.com/join/{}#invite={}", c.number.to_digits(), c.invite.as_str())
+    );
+    assert_eq!(d.site_url, "https://support.example.com");
+    assert!(h.reg.invitation(AgentId(2), c.number).is_some(), "an assistant may invite");
+    assert_eq!(h.reg.invitation(AgentId(3), c.number), None, "a CSR of no session may not");
+    let other =
+        SessionNumber::new(if c.number.get() == 111_111_111 { 222_222_222 } else { 111_111_111 }).unwrap();
+    assert_eq!(h.reg.invitation(AgentId(1), other), None, "nor about a session that does not exist");
+    h.req(2, Request::Leave);
+    assert_eq!(h.reg.invitation(AgentId(2), c.number), None, "an assistant who left may not");
 }

@@ -55,6 +55,10 @@ pub struct SessionReport {
     /// Names of the CSRs who took part (primary first).
     pub csrs: Vec<String>,
     pub participants: Vec<ReportParticipant>,
+    /// The CSR's session notes as last saved (TOOL-6), or `None` if never saved.
+    pub notes: Option<String>,
+    /// When the notes were last saved.
+    pub notes_saved_at: Option<u64>,
 }
 
 /// One participant line of a report.

@@ -128,6 +128,17 @@ impl Store for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 }
+                ReportEvent::NotesSaved { session_id, by, notes, at } => {
+                    sqlx::query(
+                        "UPDATE sessions SET notes = ?, notes_saved_at = ?, notes_saved_by = ? WHERE session_id = ?",
+                    )
+                    .bind(notes.as_str())
+                    .bind(ms(*at))
+                    .bind(by.to_string())
+                    .bind(session_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 ReportEvent::SessionEnded { session_id, reason, at } => {
                     sqlx::query("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE session_id = ?")
                         .bind(ms(*at))
@@ -162,7 +173,8 @@ impl Store for SqliteStore {
 
     async fn reports(&self, limit: u32) -> Result<Vec<SessionReport>, StoreError> {
         let rows = sqlx::query(
-            "SELECT session_id, session_number, session_type, tracking_code, started_at, ended_at, end_reason \
+            "SELECT session_id, session_number, session_type, tracking_code, started_at, ended_at, end_reason, \
+             notes, notes_saved_at \
              FROM sessions ORDER BY started_at DESC, session_id LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -177,7 +189,8 @@ impl Store for SqliteStore {
 
     async fn report(&self, id: SessionId) -> Result<Option<SessionReport>, StoreError> {
         let row = sqlx::query(
-            "SELECT session_id, session_number, session_type, tracking_code, started_at, ended_at, end_reason \
+            "SELECT session_id, session_number, session_type, tracking_code, started_at, ended_at, end_reason, \
+             notes, notes_saved_at \
              FROM sessions WHERE session_id = ?",
         )
         .bind(id.to_string())
@@ -237,6 +250,8 @@ impl SqliteStore {
             end_reason: row.get("end_reason"),
             duration_secs: ended_at.map(|e| e.saturating_sub(started_at) / 1000),
             participants,
+            notes: row.get("notes"),
+            notes_saved_at: row.get::<Option<i64>, _>("notes_saved_at").map(unsigned),
         })
     }
 }
@@ -314,6 +329,18 @@ mod tests {
                     reason: LeaveReason::Left,
                     at: at(3_000),
                 },
+                ReportEvent::NotesSaved {
+                    session_id: sid,
+                    by: csr,
+                    notes: tandem_wire::Notes::parse("first draft").unwrap(),
+                    at: at(30_000),
+                },
+                ReportEvent::NotesSaved {
+                    session_id: sid,
+                    by: csr,
+                    notes: tandem_wire::Notes::parse("Line 1\nLine 2").unwrap(),
+                    at: at(60_000),
+                },
                 ReportEvent::SessionEnded { session_id: sid, reason: EndReason::EndedByCsr, at: at(61_000) },
             ])
             .await
@@ -327,6 +354,8 @@ mod tests {
         assert_eq!((r.started_at, r.ended_at, r.duration_secs), (1_000, Some(61_000), Some(60)));
         assert_eq!(r.end_reason.as_deref(), Some("ended_by_csr"));
         assert_eq!(r.csrs, vec!["Carla"]);
+        assert_eq!(r.notes.as_deref(), Some("Line 1\nLine 2"), "the latest save wins");
+        assert_eq!(r.notes_saved_at, Some(60_000));
         assert_eq!(r.participants.len(), 2);
         assert_eq!(r.participants[1].left_at, Some(3_000));
         assert_eq!(r.participants[1].leave_reason.as_deref(), Some("left"));

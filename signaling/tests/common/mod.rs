@@ -82,6 +82,23 @@ impl TestServer {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Polls a session's report until `done` holds (reports are written just
+    /// after the events); fails with the last report seen at the deadline.
+    pub async fn report_until(&self, session_id: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let (status, report) = self.get_json(&format!("/api/v1/reports/{session_id}"), token).await;
+            if status == 200 && done(&report) {
+                return report;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "report never got there; last: {status} {report}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn metrics(&self) -> String {
         reqwest::get(self.http("/metrics")).await.unwrap().text().await.unwrap()
     }
