@@ -1,0 +1,175 @@
+// @ts-check
+/**
+ * Consent requests (SHR-1, SHR-3; the `consent` channel, wire/src/channels.rs
+ * `ConsentMessage`) as a pure book: no DOM, no channels, no media. Functions
+ * take the book and return the next book plus the message to send, if any.
+ *
+ * Each request is keyed by the peer at the other end, who asked (`out`: we
+ * did, `in`: they did) and its request id. We pick ids for our own requests;
+ * theirs are theirs, so the two directions never clash.
+ *
+ *   out: pending --decision(true)--> allowed --stop/revoke--> (gone)
+ *        pending --decision(false)-> refused (kept for the page to say so)
+ *   in:  pending --decide(true)----> allowed --stop/revoke--> (gone)
+ *        pending --decide(false)---> (gone)
+ */
+
+/** @typedef {import('../types/wire.js').ConsentMessage} ConsentMessage */
+/** @typedef {import('../types/wire.js').Capability} Capability */
+/** @typedef {import('../types/wire.js').ParticipantId} ParticipantId */
+
+/**
+ * @typedef {object} ConsentRequest
+ * @property {ParticipantId} peer the other end
+ * @property {'out' | 'in'} dir out: we asked; in: they asked, we decide
+ * @property {number} id request id (the requester's)
+ * @property {Capability} capability
+ * @property {'pending' | 'allowed' | 'refused'} status
+ */
+
+/**
+ * @typedef {object} ConsentBook
+ * @property {number} nextId our next request id
+ * @property {ConsentRequest[]} requests
+ */
+
+/**
+ * What happened, for the shell to act on (start or stop sharing, show a prompt).
+ * @typedef {{ kind: 'prompt', request: ConsentRequest }
+ *   | { kind: 'allowed', request: ConsentRequest }
+ *   | { kind: 'refused', request: ConsentRequest }
+ *   | { kind: 'ended', request: ConsentRequest, by: 'peer' | 'us' }
+ *   | null} ConsentEvent
+ */
+
+/** @returns {ConsentBook} */
+export function emptyBook() {
+  return { nextId: 1, requests: [] };
+}
+
+/**
+ * Whether the approving side sends the screen once allowed (`view_*`, `control_*`);
+ * otherwise the requester does (`share_*`). Mirrors `Capability::approver_sends_screen`.
+ * @param {Capability} capability
+ */
+export function approverSendsScreen(capability) {
+  return capability !== "share_view" && capability !== "share_control";
+}
+
+/**
+ * @param {ConsentBook} book
+ * @param {ParticipantId} peer
+ * @param {'out' | 'in'} dir
+ * @param {number} id
+ */
+export function findRequest(book, peer, dir, id) {
+  return book.requests.find((r) => r.peer === peer && r.dir === dir && r.id === id) ?? null;
+}
+
+/**
+ * We ask `peer` for `capability`.
+ * @param {ConsentBook} book
+ * @param {ParticipantId} peer
+ * @param {Capability} capability
+ * @returns {{ book: ConsentBook, request: ConsentRequest, msg: ConsentMessage }}
+ */
+export function ask(book, peer, capability) {
+  /** @type {ConsentRequest} */
+  const request = { peer, dir: "out", id: book.nextId, capability, status: "pending" };
+  // Earlier refusals of the same kind from the same peer are replaced by the new question.
+  const kept = book.requests.filter((r) => !(r.peer === peer && r.dir === "out" && r.capability === capability && r.status === "refused"));
+  return {
+    book: { nextId: (book.nextId % 0xffffffff) + 1, requests: [...kept, request] },
+    request,
+    msg: { type: "request", request_id: request.id, capability },
+  };
+}
+
+/**
+ * A message from `peer` on the consent channel.
+ * @param {ConsentBook} book
+ * @param {ParticipantId} peer
+ * @param {ConsentMessage} msg
+ * @returns {{ book: ConsentBook, event: ConsentEvent }}
+ */
+export function receive(book, peer, msg) {
+  switch (msg.type) {
+    case "request": {
+      // A live id asked again is a protocol error: ignored.
+      if (findRequest(book, peer, "in", msg.request_id)) return { book, event: null };
+      /** @type {ConsentRequest} */
+      const request = { peer, dir: "in", id: msg.request_id, capability: msg.capability, status: "pending" };
+      return { book: { ...book, requests: [...book.requests, request] }, event: { kind: "prompt", request } };
+    }
+    case "decision": {
+      const r = findRequest(book, peer, "out", msg.request_id);
+      if (!r || r.status !== "pending") return { book, event: null };
+      const next = { ...r, status: /** @type {const} */ (msg.allowed ? "allowed" : "refused") };
+      return { book: replace(book, r, next), event: { kind: msg.allowed ? "allowed" : "refused", request: next } };
+    }
+    case "stop":
+    case "revoke": {
+      // stop comes from the requester (our incoming request), revoke from the approver (our outgoing one).
+      const r = findRequest(book, peer, msg.type === "stop" ? "in" : "out", msg.request_id);
+      if (!r || r.status === "refused") return { book, event: null };
+      return { book: remove(book, r), event: { kind: "ended", request: r, by: "peer" } };
+    }
+  }
+  return { book, event: null };
+}
+
+/**
+ * We answer a request `peer` made.
+ * @param {ConsentBook} book
+ * @param {ParticipantId} peer
+ * @param {number} id
+ * @param {boolean} allowed
+ * @returns {{ book: ConsentBook, msg: ConsentMessage | null, request: ConsentRequest | null }}
+ */
+export function decide(book, peer, id, allowed) {
+  const r = findRequest(book, peer, "in", id);
+  if (!r || r.status !== "pending") return { book, msg: null, request: null };
+  const next = { ...r, status: /** @type {const} */ ("allowed") };
+  return {
+    book: allowed ? replace(book, r, next) : remove(book, r),
+    msg: { type: "decision", request_id: id, allowed },
+    request: allowed ? next : r,
+  };
+}
+
+/**
+ * We end a request: as requester (`stop`) or as approver (`revoke`).
+ * @param {ConsentBook} book
+ * @param {ParticipantId} peer
+ * @param {'out' | 'in'} dir
+ * @param {number} id
+ * @returns {{ book: ConsentBook, msg: ConsentMessage | null, request: ConsentRequest | null }}
+ */
+export function end(book, peer, dir, id) {
+  const r = findRequest(book, peer, dir, id);
+  if (!r) return { book, msg: null, request: null };
+  // A refusal only needs forgetting; anything live tells the other side.
+  const msg = r.status === "refused" ? null : /** @type {ConsentMessage} */ ({ type: dir === "out" ? "stop" : "revoke", request_id: id });
+  return { book: remove(book, r), msg, request: r };
+}
+
+/**
+ * The peer is gone (connection closed, left): all its requests end.
+ * @param {ConsentBook} book
+ * @param {ParticipantId} peer
+ * @returns {{ book: ConsentBook, ended: ConsentRequest[] }}
+ */
+export function forgetPeer(book, peer) {
+  const ended = book.requests.filter((r) => r.peer === peer);
+  return { book: { ...book, requests: book.requests.filter((r) => r.peer !== peer) }, ended };
+}
+
+/** @param {ConsentBook} book @param {ConsentRequest} old @param {ConsentRequest} next */
+function replace(book, old, next) {
+  return { ...book, requests: book.requests.map((r) => (r === old ? next : r)) };
+}
+
+/** @param {ConsentBook} book @param {ConsentRequest} gone */
+function remove(book, gone) {
+  return { ...book, requests: book.requests.filter((r) => r !== gone) };
+}
