@@ -104,8 +104,9 @@ export function receive(book, peer, msg) {
     case "decision": {
       const r = findRequest(book, peer, "out", msg.request_id);
       if (!r || r.status !== "pending") return { book, event: null };
-      const next = { ...r, status: /** @type {const} */ (msg.allowed ? "allowed" : "refused") };
-      return { book: replace(book, r, next), event: { kind: msg.allowed ? "allowed" : "refused", request: next } };
+      /** @type {ConsentRequest} */
+      const next = { ...r, status: msg.allowed ? "allowed" : "refused" };
+      return { book: replace(book, r, next), event: msg.allowed ? { kind: "allowed", request: next } : { kind: "refused", request: next } };
     }
     case "stop":
     case "revoke": {

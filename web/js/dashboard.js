@@ -1,32 +1,28 @@
 // @ts-check
 /**
- * The CSR dashboard (SES-1, SES-2, SES-3, SES-10, SES-11, TOOL-1): sign in,
- * start a session, invite, admit or refuse waiting customers, chat, end.
+ * The CSR dashboard (SES-1, SES-2, SES-3, SES-10, SES-11, TOOL-1..4, TOOL-6,
+ * SHR-1, SHR-3): sign in, start a session, invite, admit or refuse waiting
+ * customers, chat, audio, camera, screens, files, notes, end; and the
+ * compact "icon tray" mode of the same console for small windows.
  */
 
-import { byId, el, setUpLanguage, showView } from "./dom.js";
+import { byId, el, showView } from "./dom.js";
 import { groupNumber, mailtoLink, siteAddress } from "./format.js";
-import { isMessageKey } from "./i18n.js";
-import { startRuntime } from "./session-runtime.js";
-import { lobby } from "./session-state.js";
-import { audioPanel, chatPanel, renderParticipants } from "./views.js";
+import { LANGUAGES } from "./i18n.js";
+import { startPage } from "./page.js";
+import { admitted, lobby } from "./session-state.js";
+import { customerPresent } from "./media-views.js";
+import { renderParticipants } from "./views.js";
 
 /** @typedef {import('./session-state.js').SessionState} SessionState */
-/** @typedef {import('./i18n.js').Translate} Translate */
+
+/** Longest notes the server keeps (characters). */
+const MAX_NOTES_CHARS = 20_000;
 
 /** @type {{ token: string, name: string } | null} */
 let agent = null;
-let { t } = setUpLanguage((next) => {
-  t = next;
-  render(runtime.state);
-});
-
-const runtime = startRuntime((s) => render(s));
-const renderChat = chatPanel(runtime, () => t);
-const renderAudio = audioPanel(runtime, () => t);
-// Diagnostics handle for the browser console and the end-to-end tests (no secrets: state is what the page shows).
-Object.assign(globalThis, { tandemRuntime: runtime });
-setUpTabs();
+const { runtime, t, showError: showPageError } = startPage({ render, canStartCamera: true });
+setUpCompact();
 
 byId("signin-form", HTMLFormElement).addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -38,7 +34,7 @@ byId("signin-form", HTMLFormElement).addEventListener("submit", async (ev) => {
     body: JSON.stringify({ name, password }),
   }).catch(() => null);
   if (!res || !res.ok) {
-    showError(res?.status === 429 ? t("signin.rate_limited") : res?.status === 401 ? t("signin.failed") : t("error.generic", { code: res?.status ?? "network" }));
+    showError(res?.status === 429 ? t()("signin.rate_limited") : res?.status === 401 ? t()("signin.failed") : t()("error.generic", { code: res?.status ?? "network" }));
     return;
   }
   const body = await res.json();
@@ -54,6 +50,7 @@ byId("start-form", HTMLFormElement).addEventListener("submit", (ev) => {
   if (!agent) return;
   const sessionType = byId("start-type", HTMLInputElement).value.trim();
   const tracking = byId("start-tracking", HTMLInputElement).value.trim();
+  byId("notes-text", HTMLTextAreaElement).value = "";
   runtime.send({
     type: "create_session",
     token: agent.token,
@@ -67,40 +64,99 @@ byId("copy-link", HTMLButtonElement).addEventListener("click", async () => {
   const status = byId("copy-status", HTMLElement);
   try {
     await navigator.clipboard.writeText(link);
-    status.textContent = t("invite.copied");
+    status.textContent = t()("invite.copied");
   } catch {
     byId("invite-link", HTMLInputElement).select();
-    status.textContent = t("invite.copy_failed");
+    status.textContent = t()("invite.copy_failed");
   }
 });
 
-byId("end-session", HTMLButtonElement).addEventListener("click", () => runtime.send({ type: "end_session" }));
+// --- Invitations sent by the server (SES-2).
+const emailLanguage = byId("email-language", HTMLSelectElement);
+for (const l of LANGUAGES) emailLanguage.append(el("option", { value: l.tag, lang: l.tag }, l.name));
+emailLanguage.value = document.documentElement.lang;
+byId("email-form", HTMLFormElement).addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const status = byId("email-status", HTMLElement);
+  const to = byId("email-to", HTMLInputElement);
+  const number = runtime.state.session?.session_number;
+  if (!agent || !number) return;
+  const res = await fetch("/api/v1/invitations", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${agent.token}` },
+    body: JSON.stringify({ session_number: number, to: to.value.trim(), language: emailLanguage.value, kind: byId("email-kind", HTMLSelectElement).value }),
+  }).catch(() => null);
+  const code = res && !res.ok ? String((await res.json().catch(() => ({}))).error ?? "") : "";
+  if (res?.status === 202) {
+    status.textContent = t()("invite.email_sent", { to: to.value.trim() });
+    to.value = "";
+  } else if (code === "bad_address") {
+    status.textContent = t()("invite.email_bad_address");
+    to.focus();
+  } else if (res?.status === 429) {
+    status.textContent = t()("invite.email_rate_limited");
+  } else if (code === "email_not_configured") {
+    status.textContent = t()("invite.server_disabled");
+  } else if (res?.status === 401) {
+    status.textContent = t()("error.unauthorized");
+  } else {
+    status.textContent = t()("invite.email_failed");
+  }
+});
+
+// --- Notes (TOOL-6) and End session with a last chance to edit them (SES-10).
+const notes = byId("notes-text", HTMLTextAreaElement);
+byId("notes-form", HTMLFormElement).addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  runtime.send({ type: "save_notes", notes: notes.value.slice(0, MAX_NOTES_CHARS) });
+});
+notes.addEventListener("input", () => {
+  byId("notes-status", HTMLElement).textContent = t()("notes.not_saved");
+});
+const endDialog = byId("end-dialog", HTMLDialogElement);
+const endNotes = byId("end-notes", HTMLTextAreaElement);
+byId("end-session", HTMLButtonElement).addEventListener("click", () => {
+  endNotes.value = notes.value;
+  endDialog.showModal();
+  endNotes.focus();
+});
+endDialog.addEventListener("close", () => {
+  if (endDialog.returnValue !== "end") {
+    notes.value = endNotes.value;
+    return;
+  }
+  notes.value = endNotes.value;
+  runtime.send({ type: "end_session", notes: endNotes.value.slice(0, MAX_NOTES_CHARS) });
+});
+
 byId("new-session", HTMLButtonElement).addEventListener("click", () => {
   runtime.dispatch({ type: "left" });
   render(runtime.state);
+});
+
+// --- Desktop tab: request view (SHR-1), share my screen (SHR-3).
+const target = byId("desktop-target", HTMLSelectElement);
+byId("request-view", HTMLButtonElement).addEventListener("click", () => {
+  if (target.value) runtime.media.requestView(target.value);
+});
+byId("share-screen", HTMLButtonElement).addEventListener("click", () => {
+  if (target.value) void runtime.media.shareScreen(target.value);
 });
 
 /**
  * @param {SessionState} state
  */
 function render(state) {
-  const conn = byId("conn", HTMLElement);
-  conn.textContent = t(`status.${state.connection}`);
-  conn.dataset.status = state.connection;
-  byId("who", HTMLElement).textContent = agent ? t("signin.as", { name: agent.name }) : "";
-  if (state.lastError) {
-    const key = `error.${state.lastError.code}`;
-    showError(isMessageKey(key) ? t(key) : t("error.generic", { code: state.lastError.code }));
-    if (state.lastError.code === "unauthorized") agent = null;
-  }
+  const tr = t();
+  byId("who", HTMLElement).textContent = agent ? tr("signin.as", { name: agent.name }) : "";
+  if (state.lastError?.code === "unauthorized") agent = null;
 
   if (state.phase === "in_session") {
     showView("console");
     renderConsole(state);
   } else if (state.phase === "ended") {
+    if (endDialog.open) endDialog.close();
     showView("ended");
-    const reason = state.endReason ? `ended.${state.endReason}` : "ended.other";
-    byId("ended-reason", HTMLElement).textContent = isMessageKey(reason) ? t(reason) : t("ended.other");
   } else {
     showView(agent ? "start" : "signin");
   }
@@ -108,30 +164,42 @@ function render(state) {
 
 /** @param {SessionState} state */
 function renderConsole(state) {
+  const tr = t();
   const session = state.session;
   if (!session) return;
   const number = groupNumber(session.session_number);
-  byId("session-h", HTMLElement).textContent = t("session.details", { number });
+  byId("session-h", HTMLElement).textContent = tr("session.details", { number });
   byId("session-number", HTMLOutputElement).textContent = number;
   const link = state.inviteLink ?? "";
   byId("invite-link", HTMLInputElement).value = link;
   const site = siteAddress(link ? new URL(link).origin : location.origin);
-  byId("phone-text", HTMLElement).textContent = t("invite.phone_text", { site, number });
+  byId("phone-text", HTMLElement).textContent = tr("invite.phone_text", { site, number });
   byId("mail-invite", HTMLAnchorElement).href = mailtoLink({
-    subject: t("invite.email_subject"),
-    body: t("invite.email_body", { link, site, number, csr: agent?.name ?? "" }),
+    subject: tr("invite.email_subject"),
+    body: tr("invite.email_body", { link, site, number, csr: agent?.name ?? "" }),
   });
+  const emailOff = state.features?.email_invitations !== true;
+  byId("email-disabled", HTMLElement).hidden = !emailOff;
+  for (const id of ["email-to", "email-kind", "email-language", "email-send"]) {
+    const control = document.getElementById(id);
+    if (control instanceof HTMLInputElement || control instanceof HTMLSelectElement || control instanceof HTMLButtonElement) control.disabled = emailOff;
+  }
+  if (emailOff) byId("email-send", HTMLButtonElement).setAttribute("aria-describedby", "email-disabled");
 
-  renderParticipants(byId("participants", HTMLUListElement), state, t, runtime.chatReady());
+  byId("notes-status", HTMLElement).textContent = state.notesSavedAt
+    ? tr("notes.saved_at", { time: new Date(state.notesSavedAt).toLocaleTimeString(document.documentElement.lang) })
+    : byId("notes-status", HTMLElement).textContent;
+
+  renderParticipants(byId("participants", HTMLUListElement), state, tr, runtime.chatReady());
   const waiting = lobby(state);
   const lobbyList = byId("lobby", HTMLUListElement);
   if (waiting.length === 0) {
-    lobbyList.replaceChildren(el("li", { class: "empty" }, t("lobby.empty")));
+    lobbyList.replaceChildren(el("li", { class: "empty" }, tr("lobby.empty")));
   } else {
     lobbyList.replaceChildren(
       ...waiting.map((p) => {
-        const admit = el("button", { type: "button", "aria-label": t("lobby.admit_named", { name: p.name }) }, t("lobby.admit"));
-        const refuse = el("button", { type: "button", "aria-label": t("lobby.refuse_named", { name: p.name }) }, t("lobby.refuse"));
+        const admit = el("button", { type: "button", "aria-label": tr("lobby.admit_named", { name: p.name }) }, tr("lobby.admit"));
+        const refuse = el("button", { type: "button", "aria-label": tr("lobby.refuse_named", { name: p.name }) }, tr("lobby.refuse"));
         admit.addEventListener("click", () => runtime.send({ type: "admit", participant_id: p.id }));
         refuse.addEventListener("click", () => runtime.send({ type: "refuse", participant_id: p.id }));
         return el("li", { "data-participant": p.id }, el("span", { class: "name" }, p.name), " ", admit, " ", refuse);
@@ -139,23 +207,37 @@ function renderConsole(state) {
     );
   }
 
+  // Desktop tab: whom to ask, and why the buttons wait.
+  const customers = admitted(state).filter((p) => (p.role === "primary_customer" || p.role === "secondary_customer") && p.connected);
+  const key = JSON.stringify(customers.map((p) => [p.id, p.name]));
+  if (target.dataset.key !== key) {
+    const before = target.value;
+    target.dataset.key = key;
+    target.replaceChildren(...customers.map((p) => el("option", { value: p.id, selected: p.id === before }, p.name)));
+  }
+  const none = !customerPresent(state);
+  byId("request-view", HTMLButtonElement).disabled = none;
+  byId("share-screen", HTMLButtonElement).disabled = none;
+  target.disabled = none;
+  byId("desktop-reason", HTMLElement).textContent = none ? tr("desktop.no_customer") : "";
+
   const details = [];
-  if (session.session_type) details.push(t("session.type", { value: session.session_type }));
-  if (session.tracking_code) details.push(t("session.tracking", { value: session.tracking_code }));
+  if (session.session_type) details.push(tr("session.type", { value: session.session_type }));
+  if (session.tracking_code) details.push(tr("session.tracking", { value: session.tracking_code }));
   byId("session-details", HTMLUListElement).replaceChildren(...details.map((d) => el("li", {}, d)));
-  renderChat(state);
-  renderAudio(state);
+  byId("compact-toggle", HTMLButtonElement).textContent = document.body.classList.contains("compact") ? tr("compact.off") : tr("compact.on");
 }
 
 /** @param {string | null} message */
 function showError(message) {
-  const box = byId("error", HTMLElement);
-  box.textContent = message ?? "";
-  box.hidden = !message;
+  showPageError(message);
   if (!message && runtime.state.lastError) runtime.dispatch({ type: "dismiss_error" });
 }
 
-/** WAI-ARIA tabs: click or arrow keys (Home/End) select, focus follows selection. */
+/**
+ * WAI-ARIA tabs: click or arrow keys (Home/End) select, focus follows selection.
+ * @returns {(panelId: string) => void} selects the tab of a panel
+ */
 function setUpTabs() {
   const tabs = [...document.querySelectorAll("[role=tab]")].filter((x) => x instanceof HTMLButtonElement);
   const select = (/** @type {HTMLButtonElement} */ tab) => {
@@ -178,4 +260,48 @@ function setUpTabs() {
       target.focus();
     });
   }
+  return (panelId) => {
+    const tab = tabs.find((x) => x.getAttribute("aria-controls") === panelId);
+    if (tab) select(tab);
+  };
+}
+
+/**
+ * The compact console ("icon tray", SES-11): the same console with the
+ * participants and tab bar folded away behind a row of icon buttons. It turns
+ * on by itself in a small window (until the CSR chooses) and with the toggle.
+ */
+function setUpCompact() {
+  const selectPanel = setUpTabs();
+  const toggle = byId("compact-toggle", HTMLButtonElement);
+  const tray = byId("tray", HTMLElement);
+  const small = matchMedia("(max-width: 40rem)");
+  /** @type {boolean | null} the CSR's own choice wins over the window size */
+  let chosen = null;
+  const apply = () => {
+    const compact = chosen ?? small.matches;
+    document.body.classList.toggle("compact", compact);
+    tray.hidden = !compact;
+    toggle.setAttribute("aria-pressed", String(compact));
+    toggle.textContent = compact ? t()("compact.off") : t()("compact.on");
+  };
+  small.addEventListener("change", apply);
+  toggle.addEventListener("click", () => {
+    chosen = !document.body.classList.contains("compact");
+    apply();
+  });
+  for (const button of tray.querySelectorAll("button[data-tray]")) {
+    if (!(button instanceof HTMLButtonElement)) continue;
+    button.addEventListener("click", () => {
+      selectPanel(button.dataset.tray ?? "");
+      const focus = document.getElementById(button.dataset.focus ?? "");
+      const section = focus?.closest("section");
+      for (const b of tray.querySelectorAll("button")) b.removeAttribute("aria-current");
+      button.setAttribute("aria-current", "true");
+      // In the tray only the chosen tool's section shows.
+      for (const s of document.querySelectorAll(".tabs-area section.panel")) s.classList.toggle("tray-open", s === section);
+      if (focus instanceof HTMLElement) focus.focus();
+    });
+  }
+  apply();
 }

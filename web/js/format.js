@@ -77,3 +77,32 @@ export function fill(template, params = {}) {
     Object.prototype.hasOwnProperty.call(params, key) ? String(params[key]) : whole,
   );
 }
+
+/**
+ * A byte count for people, in decimal units (kB = 1000 bytes), with the
+ * catalog's unit names (`size.*` keys: "{n} MB", "{n} Mo", ...).
+ * @param {number} bytes
+ * @param {(key: 'size.b' | 'size.kb' | 'size.mb' | 'size.gb', params: Record<string, string>) => string} t
+ */
+export function formatBytes(bytes, t) {
+  const units = /** @type {const} */ (["size.b", "size.kb", "size.mb", "size.gb"]);
+  let n = bytes;
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  const digits = i === 0 || n >= 100 ? 0 : 1;
+  return t(units[i], { n: n.toFixed(digits) });
+}
+
+/**
+ * A duration for people: `42 s`, `3 min 5 s`, `1 h 2 min`.
+ * @param {number} secs
+ */
+export function formatDuration(secs) {
+  const s = Math.max(0, Math.ceil(secs));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}

@@ -6,23 +6,47 @@
  *
  * Who offers: the participant with the lexicographically smaller id
  * (`peerPlan` in session-state.js; the native peer uses the same rule). The
- * offerer creates the `chat` data channel (reliable, ordered), which starts
- * the first negotiation. Later renegotiations (tracks added by either side)
+ * offerer creates the long-lived data channels (`chat`, `consent`, `media`,
+ * `files`; reliable, ordered; docs/data-channels.md), which starts the first
+ * negotiation. The downloader of a file opens its `file-<id>` channel.
+ *
+ * Media: each outgoing stream has a source (microphone, camera, screen) and
+ * goes to everyone or to chosen peers. It is announced on the `media` channel
+ * before its tracks are added, so that the receiver knows where to show it;
+ * tracks are added to a peer once its `media` channel is open (or, for a peer
+ * that never opens one, a moment after connecting). Later renegotiations (tracks added by either side)
  * follow the W3C "perfect negotiation" pattern
  * (https://w3c.github.io/webrtc-pc/#perfect-negotiation-example) with the
  * answerer as the polite side, so that collisions resolve themselves.
  */
 
 import { decodeChat, encodeChat } from "./chat.js";
+import { encodeChannelMessage } from "./channel-codec.js";
 
 /** @typedef {import('../types/wire.js').ClientMessage} ClientMessage */
 /** @typedef {import('../types/wire.js').ServerMessage} ServerMessage */
 /** @typedef {import('../types/wire.js').ParticipantId} ParticipantId */
 /** @typedef {import('../types/wire.js').IceServer} IceServer */
 /** @typedef {import('../types/wire.js').ChatMessage} ChatMessage */
+/** @typedef {import('../types/wire.js').MediaSource} MediaSource */
 
 /** Data channel labels (wire/src/channels.rs `label`). */
 export const CHAT_LABEL = "chat";
+export const CONSENT_LABEL = "consent";
+export const MEDIA_LABEL = "media";
+export const FILES_LABEL = "files";
+export const FILE_PREFIX = "file-";
+/** The channels the offerer opens with every peer connection. */
+const LONG_LIVED = [CHAT_LABEL, CONSENT_LABEL, MEDIA_LABEL, FILES_LABEL];
+/** How long to wait for a peer's `media` channel after connecting before sending tracks unannounced. */
+const MEDIA_CHANNEL_GRACE_MS = 2000;
+
+/**
+ * @typedef {object} Outgoing
+ * @property {MediaStream} stream
+ * @property {MediaSource} source
+ * @property {Set<ParticipantId> | null} to null: everyone
+ */
 
 /**
  * @typedef {object} Peer
@@ -31,6 +55,9 @@ export const CHAT_LABEL = "chat";
  * @property {boolean} makingOffer
  * @property {boolean} ignoreOffer
  * @property {RTCDataChannel | null} chat
+ * @property {Map<string, RTCDataChannel>} channels long-lived channels by label
+ * @property {boolean} ready tracks may be sent (media channel open, or grace over)
+ * @property {ReturnType<typeof setTimeout> | null} graceTimer
  */
 
 /**
@@ -40,7 +67,11 @@ export const CHAT_LABEL = "chat";
  * @property {(msg: ClientMessage) => void} sendSignal
  * @property {(from: ParticipantId, msg: ChatMessage) => void} onChat
  * @property {() => void} [onChange] a peer's connection or channel state changed
- * @property {(from: ParticipantId, stream: MediaStream) => void} [onRemoteStream] media from a peer
+ * @property {(from: ParticipantId, track: MediaStreamTrack, stream: MediaStream) => void} [onRemoteTrack] media from a peer
+ * @property {(from: ParticipantId, label: string, data: unknown) => void} [onChannelMessage] consent, media, files
+ * @property {(from: ParticipantId, label: string) => void} [onChannelOpen]
+ * @property {(from: ParticipantId, channel: RTCDataChannel) => void} [onFileChannel] a `file-<id>` channel the peer opened
+ * @property {(id: ParticipantId) => void} [onPeerClosed]
  */
 
 export class PeerMesh {
@@ -49,18 +80,71 @@ export class PeerMesh {
     this.opts = opts;
     /** @type {Map<ParticipantId, Peer>} */
     this.peers = new Map();
-    /** @type {MediaStream | null} what this participant sends to everyone (audio, TOOL-2) */
-    this.local = null;
+    /** @type {Map<string, Outgoing>} what this participant sends, by stream id */
+    this.outgoing = new Map();
   }
 
   /**
-   * Sends these local tracks to every peer, now and to those who come later.
+   * Sends a stream's tracks to every peer (`to` null), now and to those who
+   * come later, or only to the chosen peers. Announced on `media` first.
    * Adding tracks renegotiates (perfect negotiation handles collisions).
+   * @param {MediaStream} stream
+   * @param {MediaSource} source
+   * @param {ParticipantId[] | null} [to]
+   */
+  addStream(stream, source, to = null) {
+    this.outgoing.set(stream.id, { stream, source, to: to ? new Set(to) : null });
+    for (const [id, peer] of this.peers) this.sendStreams(id, peer);
+  }
+
+  /**
+   * Stops sending a stream to everyone (removes its tracks, announces the end).
+   * @param {MediaStream} stream
+   */
+  removeStream(stream) {
+    if (!this.outgoing.delete(stream.id)) return;
+    const tracks = new Set(stream.getTracks());
+    for (const peer of this.peers.values()) {
+      const senders = peer.pc.getSenders().filter((s) => s.track && tracks.has(s.track));
+      if (senders.length === 0) continue;
+      this.send(peer, MEDIA_LABEL, encodeChannelMessage({ type: "stream_ended", stream_id: stream.id }));
+      for (const sender of senders) {
+        try {
+          peer.pc.removeTrack(sender);
+        } catch (err) {
+          console.warn("removeTrack:", err);
+        }
+      }
+    }
+  }
+
+  /**
+   * Sends the microphone to everyone (TOOL-2).
    * @param {MediaStream} stream
    */
   setLocalStream(stream) {
-    this.local = stream;
-    for (const peer of this.peers.values()) this.addLocalTracks(peer);
+    this.addStream(stream, "microphone");
+  }
+
+  /**
+   * Sends a text message on a long-lived channel to one peer; false if not open.
+   * @param {ParticipantId} id
+   * @param {string} label
+   * @param {string} data
+   */
+  sendTo(id, label, data) {
+    const peer = this.peers.get(id);
+    return peer ? this.send(peer, label, data) : false;
+  }
+
+  /**
+   * Opens a new channel to a peer (file downloads); null when there is no such peer.
+   * @param {ParticipantId} id
+   * @param {string} label
+   */
+  openChannel(id, label) {
+    const peer = this.peers.get(id);
+    return peer ? peer.pc.createDataChannel(label, { ordered: true }) : null;
   }
 
   /**
@@ -88,8 +172,7 @@ export class PeerMesh {
     const wanted = new Set(plan.map((p) => p.id));
     for (const [id, peer] of this.peers) {
       if (!wanted.has(id)) {
-        peer.pc.close();
-        this.peers.delete(id);
+        this.drop(id, peer);
       }
     }
     for (const { id, offerer } of plan) {
@@ -163,8 +246,44 @@ export class PeerMesh {
 
   /** Closes every peer connection. */
   close() {
-    for (const peer of this.peers.values()) peer.pc.close();
-    this.peers.clear();
+    for (const [id, peer] of this.peers) this.drop(id, peer);
+  }
+
+  /** @private @param {ParticipantId} id @param {Peer} peer */
+  drop(id, peer) {
+    if (peer.graceTimer) clearTimeout(peer.graceTimer);
+    peer.pc.close();
+    this.peers.delete(id);
+    this.opts.onPeerClosed?.(id);
+  }
+
+  /** @private @param {Peer} peer @param {string} label @param {string} data */
+  send(peer, label, data) {
+    const channel = peer.channels.get(label);
+    if (channel?.readyState !== "open") return false;
+    try {
+      channel.send(data);
+      return true;
+    } catch (err) {
+      console.warn("send on", label, "failed:", err);
+      return false;
+    }
+  }
+
+  /**
+   * Announces and adds the streams meant for this peer that it does not get yet.
+   * @private @param {ParticipantId} id @param {Peer} peer
+   */
+  sendStreams(id, peer) {
+    if (!peer.ready) return;
+    const sending = new Set(peer.pc.getSenders().map((s) => s.track));
+    for (const { stream, source, to } of this.outgoing.values()) {
+      if (to && !to.has(id)) continue;
+      const missing = stream.getTracks().filter((t) => !sending.has(t));
+      if (missing.length === 0) continue;
+      this.send(peer, MEDIA_LABEL, encodeChannelMessage({ type: "stream", stream_id: stream.id, source }));
+      for (const track of missing) peer.pc.addTrack(track, stream);
+    }
   }
 
   /**
@@ -176,7 +295,7 @@ export class PeerMesh {
   create(id, offerer) {
     const pc = new RTCPeerConnection({ iceServers: this.opts.iceServers });
     /** @type {Peer} */
-    const peer = { pc, polite: !offerer, makingOffer: false, ignoreOffer: false, chat: null };
+    const peer = { pc, polite: !offerer, makingOffer: false, ignoreOffer: false, chat: null, channels: new Map(), ready: false, graceTimer: null };
     this.peers.set(id, peer);
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate || !candidate.candidate) return;
@@ -200,25 +319,48 @@ export class PeerMesh {
         peer.makingOffer = false;
       }
     };
-    pc.onconnectionstatechange = () => this.opts.onChange?.();
+    pc.onconnectionstatechange = () => {
+      // A peer without a `media` channel (an older native peer) still gets our tracks, unannounced.
+      if (pc.connectionState === "connected" && !peer.ready && !peer.graceTimer) {
+        peer.graceTimer = setTimeout(() => {
+          peer.ready = true;
+          this.sendStreams(id, peer);
+        }, MEDIA_CHANNEL_GRACE_MS);
+      }
+      this.opts.onChange?.();
+    };
     pc.ondatachannel = ({ channel }) => {
-      if (channel.label === CHAT_LABEL) this.attachChat(id, peer, channel);
+      if (LONG_LIVED.includes(channel.label)) this.attach(id, peer, channel);
+      else if (channel.label.startsWith(FILE_PREFIX)) this.opts.onFileChannel?.(id, channel);
+      else channel.close();
     };
     pc.ontrack = ({ track, streams }) => {
-      this.opts.onRemoteStream?.(id, streams[0] ?? new MediaStream([track]));
+      this.opts.onRemoteTrack?.(id, track, streams[0] ?? new MediaStream([track]));
     };
-    if (offerer) this.attachChat(id, peer, pc.createDataChannel(CHAT_LABEL, { ordered: true }));
-    this.addLocalTracks(peer);
+    if (offerer) {
+      for (const label of LONG_LIVED) this.attach(id, peer, pc.createDataChannel(label, { ordered: true }));
+    }
     return peer;
   }
 
-  /** @private @param {Peer} peer */
-  addLocalTracks(peer) {
-    if (!this.local) return;
-    const sending = new Set(peer.pc.getSenders().map((s) => s.track));
-    for (const track of this.local.getTracks()) {
-      if (!sending.has(track)) peer.pc.addTrack(track, this.local);
-    }
+  /**
+   * @private
+   * @param {ParticipantId} id
+   * @param {Peer} peer
+   * @param {RTCDataChannel} channel
+   */
+  attach(id, peer, channel) {
+    if (channel.label === CHAT_LABEL) return this.attachChat(id, peer, channel);
+    peer.channels.set(channel.label, channel);
+    channel.onopen = () => {
+      if (channel.label === MEDIA_LABEL) {
+        peer.ready = true;
+        this.sendStreams(id, peer);
+      }
+      this.opts.onChannelOpen?.(id, channel.label);
+      this.opts.onChange?.();
+    };
+    channel.onmessage = (ev) => this.opts.onChannelMessage?.(id, channel.label, ev.data);
   }
 
   /**

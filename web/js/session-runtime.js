@@ -6,7 +6,9 @@
  * to the page to render.
  */
 
-import { PeerMesh } from "./peers.js";
+import { FilesController } from "./files-controller.js";
+import { MediaController } from "./media-controller.js";
+import { FILES_LABEL, PeerMesh } from "./peers.js";
 import { initialState, peerPlan, reduce } from "./session-state.js";
 import { SignalingClient, signalingUrl } from "./signaling.js";
 
@@ -39,7 +41,22 @@ export function startRuntime(render) {
           sendSignal: (m) => client.send(m),
           onChat: (from, msg) => dispatch({ type: "chat_received", from, msg }),
           onChange: () => render(state),
-          onRemoteStream: (from, stream) => playRemote(from, stream),
+          onRemoteTrack: (from, track, stream) => {
+            if (track.kind === "audio") playRemote(from, stream);
+            else media.onRemoteVideo(from, track, stream);
+          },
+          onChannelMessage: (from, label, data) => {
+            if (label === FILES_LABEL) files.onFilesMessage(from, data);
+            else media.onChannelMessage(from, label, data);
+          },
+          onChannelOpen: (from, label) => {
+            if (label === FILES_LABEL) files.onFilesOpen(from);
+          },
+          onFileChannel: (from, channel) => files.onFileChannel(from, channel),
+          onPeerClosed: (id) => {
+            media.peerClosed(id);
+            files.peerClosed(id);
+          },
         });
         if (localAudio) mesh.setLocalStream(localAudio);
       }
@@ -48,9 +65,14 @@ export function startRuntime(render) {
       mesh.close();
       mesh = null;
       stopAudio();
+      media.reset();
+      files.reset();
     }
     render(state);
   };
+  const changed = () => render(state);
+  const media = new MediaController(() => mesh, changed);
+  const files = new FilesController(() => mesh, changed);
 
   /** @type {MediaStream | null} */
   let localAudio = null;
@@ -133,6 +155,14 @@ export function startRuntime(render) {
     /** Audio RTP packets received from all peers so far (for the connection indicator and tests). */
     async audioPacketsReceived() {
       return mesh ? mesh.packetsReceived("audio") : 0;
+    },
+    /** Camera and screens shared with consent (TOOL-3, SHR-1, SHR-3). */
+    media,
+    /** Published files and downloads (TOOL-4). */
+    files,
+    /** Video RTP packets received from all peers so far (for tests). */
+    async videoPacketsReceived() {
+      return mesh ? mesh.packetsReceived("video") : 0;
     },
     /** Participants whose chat channel is open. */
     chatReady() {

@@ -59,6 +59,8 @@
  * @property {{ code: ErrorCode, inReplyTo: string | null } | null} lastError
  * @property {ChatEntry[]} chat
  * @property {AudioStatus} audio
+ * @property {{ email_invitations: boolean } | null} features what the server offers (`hello`), kept across sessions
+ * @property {number | null} notesSavedAt when the server last confirmed our notes (`notes_saved`), Unix ms
  */
 
 /**
@@ -91,12 +93,14 @@ export function initialState() {
     lastError: null,
     chat: [],
     audio: "prompt",
+    features: null,
+    notesSavedAt: null,
   };
 }
 
-/** What stays when a session is over: the connection, and why it ended. */
+/** What stays when a session is over: the connection, the server's features, and why it ended. */
 function outOfSession(/** @type {SessionState} */ s, /** @type {Phase} */ phase) {
-  return { ...initialState(), connection: s.connection, phase, session: s.session, sessionNumber: s.sessionNumber };
+  return { ...initialState(), connection: s.connection, features: s.features, phase, session: s.session, sessionNumber: s.sessionNumber };
 }
 
 /**
@@ -145,6 +149,7 @@ function reduceServer(state, msg) {
       return {
         ...initialState(),
         connection: state.connection,
+        features: state.features,
         phase: "in_session",
         selfId: msg.participant_id,
         role: "primary_csr",
@@ -158,6 +163,7 @@ function reduceServer(state, msg) {
       return {
         ...initialState(),
         connection: state.connection,
+        features: state.features,
         phase: "lobby",
         selfId: msg.participant_id,
         role: "waiting",
@@ -175,6 +181,11 @@ function reduceServer(state, msg) {
       const me = msg.participants.find((p) => p.id === state.selfId);
       return { ...state, participants: msg.participants, role: me ? me.role : state.role };
     }
+    case "hello":
+      // An older server sends no features: nothing optional is on.
+      return { ...state, features: { email_invitations: msg.features?.email_invitations === true } };
+    case "notes_saved":
+      return state.phase === "in_session" ? { ...state, notesSavedAt: msg.saved_at } : state;
     case "session_ended":
       if (state.phase === "idle" || state.phase === "left" || state.phase === "refused") return state;
       return { ...outOfSession(state, "ended"), endReason: msg.reason };
@@ -185,7 +196,7 @@ function reduceServer(state, msg) {
       }
       return { ...state, lastError: { code: msg.code, inReplyTo: msg.in_reply_to ?? null } };
     default:
-      // hello, pong and relayed signals do not change the session view; unknown types are ignored.
+      // pong and relayed signals do not change the session view; unknown types are ignored.
       return state;
   }
 }
