@@ -63,7 +63,8 @@ export async function startWorld() {
   };
   try {
     const t0 = Date.now();
-    run("cargo", ["build", "--quiet", "-p", "tandem-signaling"]);
+    // TANDEM_E2E_NO_BUILD=1 runs the server binary already built (e.g. while the tree is mid-edit).
+    if (!process.env.TANDEM_E2E_NO_BUILD) run("cargo", ["build", "--quiet", "-p", "tandem-signaling"]);
     if (process.env.TANDEM_E2E_TIMING) console.error(`cargo build: ${Date.now() - t0} ms`);
     const bin = join(ROOT, "target", "debug", "tandem-signaling");
     const dataDir = mkdtempSync(join(tmpdir(), "tandem-e2e-"));
