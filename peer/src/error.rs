@@ -26,6 +26,8 @@ pub enum PeerError {
     Input(String),
     #[error("WebRTC: {0}")]
     WebRtc(String),
+    #[error("media: {0}")]
+    Media(String),
 }
 
 impl From<webrtc::error::Error> for PeerError {

@@ -2,8 +2,8 @@
 //!
 //! Joins a session through the signaling server ([`tandem_wire`] protocol) and
 //! opens one WebRTC peer connection ([`link::Link`]) per remote participant.
-//! Today it carries the `chat` data channel (TOOL-1); screen, audio and camera
-//! tracks come next (see the native peer issue).
+//! It sends H.264 screen and camera video and Opus voice ([`media`], [`video`],
+//! [`audio`]) and carries the `chat` data channel (TOOL-1).
 //!
 //! ```text
 //! UI / CLI --Command--> session::run --(ClientMessage)--> signaling server
@@ -13,8 +13,11 @@
 //!                   Link per remote participant (webrtc 0.21) --LinkEvent--> session::run
 //! ```
 
+pub mod audio;
 pub mod error;
 pub mod link;
+pub mod media;
+pub mod media_setup;
 pub mod negotiation;
 pub mod session;
 pub mod signaling;

@@ -1,14 +1,29 @@
 //! One WebRTC peer connection to one remote participant.
 //!
 //! The connection's callbacks only forward [`LinkEvent`]s to the session task,
-//! which owns every link; nothing else holds state behind a lock.
+//! which owns every link; nothing else holds state behind a lock. Remote
+//! tracks are handed straight to [`crate::media::inbound::receive`].
+//!
+//! Negotiation follows the W3C "perfect negotiation" pattern
+//! (<https://w3c.github.io/webrtc-pc/#perfect-negotiation-example>), as the
+//! browser client does: the participant with the smaller id makes the first
+//! offer and is the impolite side; later renegotiations (tracks added, ICE
+//! restarts) may start on either side, and a collision is resolved by the
+//! polite side rolling back its own offer.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
+use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    CongestionFeedback, configure_congestion_control,
+};
 use tandem_wire::channels::{ChatMessage, MAX_CHANNEL_MESSAGE_BYTES, label};
 use tandem_wire::{IceCandidate, IceServer, IceText, ParticipantId};
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
     RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
@@ -16,6 +31,13 @@ use webrtc::peer_connection::{
 };
 
 use crate::PeerError;
+use crate::media::outbound::{OutboundTrack, register_codecs, send_feed};
+use crate::media::{Media, keyframe_requests};
+
+/// Congestion control starts here and stays within these bounds (bits/s).
+const START_BITRATE: f64 = 1_500_000.0;
+const MIN_BITRATE: f64 = 150_000.0;
+const MAX_BITRATE: f64 = 8_000_000.0;
 
 /// What a link reports to the session task.
 pub enum LinkEvent {
@@ -29,6 +51,8 @@ pub enum LinkEvent {
     BadMessage { from: ParticipantId, reason: String },
     /// The connection's state changed.
     State { with: ParticipantId, state: RTCPeerConnectionState },
+    /// Something changed that the remote must learn through a new offer.
+    NegotiationNeeded { with: ParticipantId },
 }
 
 /// Network settings for links.
@@ -53,19 +77,40 @@ pub struct Link {
     /// Candidates that arrived before the remote description.
     early_candidates: Vec<RTCIceCandidateInit>,
     has_remote_description: bool,
+    /// The polite side yields in an offer collision (the side that did not make the first offer).
+    polite: bool,
+    /// Our offer is out and its answer has not come back (signaling state `have-local-offer`).
+    offer_pending: bool,
+    /// A remote offer was ignored in a collision: its candidates may fail.
+    ignoring_offer: bool,
+    /// Negotiation was needed while an exchange was under way: offer again once it ends.
+    renegotiate: bool,
+    /// The feeds we send on this connection; dropping them stops their tasks.
+    _outbound: Vec<OutboundTrack>,
+    /// Congestion control's current target for this connection (bits/s as `f64` bits).
+    pub bitrate_target: Arc<AtomicU64>,
 }
 
 impl Link {
     /// A new connection to `remote`, reporting to `events`.
     pub async fn new(
         remote: ParticipantId,
+        polite: bool,
         ice_servers: &[IceServer],
         config: &LinkConfig,
+        media: &Media,
         events: mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<Self, PeerError> {
-        let mut media = MediaEngine::default();
-        media.register_default_codecs()?;
-        let registry = register_default_interceptors(Registry::new(), &mut media)?;
+        let mut engine = MediaEngine::default();
+        register_codecs(&mut engine)?;
+        // Send-side congestion control (Google Congestion Control over transport-wide feedback);
+        // its target is published for the encoders.
+        let (estimator, bitrate_target) =
+            PublishingEstimator::new(Gcc::new(START_BITRATE, MIN_BITRATE, MAX_BITRATE));
+        let registry =
+            configure_congestion_control(Registry::new(), estimator, CongestionFeedback::Twcc, &mut engine)?;
+        let registry = register_default_interceptors(registry, &mut engine)?;
+        let registry = keyframe_requests::register(registry);
         let servers = ice_servers
             .iter()
             .map(|s| RTCIceServer {
@@ -76,43 +121,109 @@ impl Link {
             .collect();
         let pc = PeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().with_ice_servers(servers).build())
-            .with_media_engine(media)
+            .with_media_engine(engine)
             .with_interceptor_registry(registry)
-            .with_handler(Arc::new(Handler { remote, events }))
+            .with_handler(Arc::new(Handler { remote, events, media: media.clone() }))
             .with_udp_addrs(config.udp_addrs.clone())
             .build()
             .await?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let mut outbound = Vec::new();
+        for feed in &media.feeds {
+            outbound.push(send_feed(&pc, feed).await?);
+            if feed.kind().is_video() {
+                feed.add_bitrate_target(&bitrate_target);
+            }
+        }
         Ok(Self {
             remote,
-            pc: Arc::new(pc),
+            pc,
             chat: None,
             early_candidates: Vec::new(),
             has_remote_description: false,
+            polite,
+            offer_pending: false,
+            ignoring_offer: false,
+            renegotiate: false,
+            _outbound: outbound,
+            bitrate_target,
         })
     }
 
-    /// As the offerer: opens the chat channel and returns the offer's SDP.
-    pub async fn offer(&mut self, events: &mpsc::UnboundedSender<LinkEvent>) -> Result<String, PeerError> {
+    /// As the first offerer: opens the chat channel and returns the offer's SDP.
+    pub async fn first_offer(
+        &mut self,
+        events: &mpsc::UnboundedSender<LinkEvent>,
+    ) -> Result<String, PeerError> {
         let channel = self.pc.create_data_channel(label::CHAT, None).await?;
         spawn_reader(self.remote, channel, events.clone());
+        Ok(self.offer().await?.unwrap_or_default())
+    }
+
+    /// A new offer when the connection is idle (`None` while an offer is already out).
+    pub async fn offer(&mut self) -> Result<Option<String>, PeerError> {
+        if self.offer_pending {
+            return Ok(None);
+        }
         let offer = self.pc.create_offer(None).await?;
         let sdp = offer.sdp.clone();
         self.pc.set_local_description(offer).await?;
-        Ok(sdp)
+        self.offer_pending = true;
+        Ok(Some(sdp))
     }
 
-    /// As the answerer: applies the offer and returns the answer's SDP.
-    pub async fn answer(&mut self, offer_sdp: &str) -> Result<String, PeerError> {
+    /// Handles a remote offer: the answer's SDP, or `None` when we are the
+    /// impolite side of a collision and ignore it.
+    pub async fn on_offer(&mut self, offer_sdp: &str) -> Result<Option<String>, PeerError> {
+        if self.offer_pending {
+            if !self.polite {
+                self.ignoring_offer = true;
+                return Ok(None);
+            }
+            self.pc.set_local_description(RTCSessionDescription::rollback(None)?).await?;
+            self.offer_pending = false;
+        }
+        self.ignoring_offer = false;
         self.set_remote(RTCSessionDescription::offer(offer_sdp.to_owned())?).await?;
         let answer = self.pc.create_answer(None).await?;
         let sdp = answer.sdp.clone();
         self.pc.set_local_description(answer).await?;
-        Ok(sdp)
+        Ok(Some(sdp))
     }
 
     /// Applies the remote answer.
     pub async fn accept_answer(&mut self, answer_sdp: &str) -> Result<(), PeerError> {
+        if !self.offer_pending {
+            tracing::debug!(remote = %self.remote, "an answer without an offer out; ignored");
+            return Ok(());
+        }
+        self.offer_pending = false;
         self.set_remote(RTCSessionDescription::answer(answer_sdp.to_owned())?).await
+    }
+
+    /// Whether a first offer/answer exchange has completed.
+    pub fn has_negotiated(&self) -> bool {
+        self.has_remote_description && !self.offer_pending
+    }
+
+    /// Offer again when the exchange under way is over.
+    pub fn renegotiate_later(&mut self) {
+        self.renegotiate = true;
+    }
+
+    /// Whether an offer is owed now that the connection is idle.
+    pub fn take_renegotiation(&mut self) -> bool {
+        std::mem::take(&mut self.renegotiate)
+    }
+
+    /// Restarts ICE (after the connection failed); a new offer follows.
+    pub async fn restart_ice(&self) -> Result<(), PeerError> {
+        Ok(self.pc.restart_ice().await?)
+    }
+
+    /// The congestion-control estimate for this connection, bits/s.
+    pub fn bitrate(&self) -> f64 {
+        f64::from_bits(self.bitrate_target.load(Ordering::Relaxed))
     }
 
     /// Adds a remote candidate (kept until the remote description is set).
@@ -125,7 +236,11 @@ impl Link {
             ..Default::default()
         };
         if self.has_remote_description {
-            self.pc.add_ice_candidate(init).await?;
+            if let Err(e) = self.pc.add_ice_candidate(init).await
+                && !self.ignoring_offer
+            {
+                return Err(e.into());
+            }
         } else {
             self.early_candidates.push(init);
         }
@@ -165,6 +280,7 @@ impl Link {
 struct Handler {
     remote: ParticipantId,
     events: mpsc::UnboundedSender<LinkEvent>,
+    media: Media,
 }
 
 #[async_trait::async_trait]
@@ -184,6 +300,16 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
         let _ = self.events.send(LinkEvent::State { with: self.remote, state });
+    }
+
+    async fn on_negotiation_needed(&self) {
+        let _ = self.events.send(LinkEvent::NegotiationNeeded { with: self.remote });
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        // The task ends with the track (when the connection closes).
+        let (video, audio) = (self.media.video_sinks.clone(), self.media.audio_sinks.clone());
+        tokio::spawn(crate::media::inbound::receive(self.remote, track, video, audio));
     }
 
     async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
@@ -230,4 +356,46 @@ fn spawn_reader(
             }
         }
     });
+}
+
+/// Wraps the congestion controller and publishes its target after every update
+/// (the estimator lives inside the interceptor chain, out of the application's reach).
+struct PublishingEstimator<E> {
+    inner: E,
+    target: Arc<AtomicU64>,
+}
+
+impl<E: BandwidthEstimator> PublishingEstimator<E> {
+    fn new(inner: E) -> (Self, Arc<AtomicU64>) {
+        let target = Arc::new(AtomicU64::new(inner.target_bitrate().to_bits()));
+        (Self { inner, target: target.clone() }, target)
+    }
+
+    fn publish(&self) {
+        self.target.store(self.inner.target_bitrate().to_bits(), Ordering::Relaxed);
+    }
+}
+
+impl<E: BandwidthEstimator> BandwidthEstimator for PublishingEstimator<E> {
+    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
+        self.inner.on_reports(now, reports);
+        self.publish();
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.inner.target_bitrate()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+        self.publish();
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
+
+    fn stats(&self) -> EstimatorStats {
+        self.inner.stats()
+    }
 }

@@ -1,14 +1,17 @@
 //! `tandem-peer`: join a Tandem session from the desktop.
 //!
-//! Today it joins (as a customer, or as a CSR creating or assisting a session),
-//! connects to every other participant over WebRTC and carries chat: lines
-//! typed on standard input go to everyone; messages received are printed.
+//! It joins (as a customer, or as a CSR creating or assisting a session),
+//! connects to every other participant over WebRTC, sends what the media
+//! options choose (screen, camera, voice; nothing by default) and carries
+//! chat: lines typed on standard input go to everyone; messages received are
+//! printed.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tandem_peer::PeerError;
 use tandem_peer::link::LinkConfig;
+use tandem_peer::media_setup::{MediaArgs, MediaSetup};
 use tandem_peer::session::{self, Command, Event};
 use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
 use tandem_wire::{ChatText, DisplayName};
@@ -34,6 +37,8 @@ enum Cmd {
         /// The Tandem site (taken from the join link when one is given).
         #[arg(long, env = "TANDEM_SERVER")]
         server: Option<String>,
+        #[command(flatten)]
+        media: MediaArgs,
     },
     /// Sign in as a CSR and start a session, or assist in one.
     Csr {
@@ -49,6 +54,8 @@ enum Cmd {
         /// Assist in this running session instead of starting one.
         #[arg(long)]
         assist: Option<String>,
+        #[command(flatten)]
+        media: MediaArgs,
     },
 }
 
@@ -78,16 +85,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), PeerError> {
-    let (server, entry) = match cli.command {
-        Cmd::Join { session, name, server } => {
+    let (server, entry, media) = match cli.command {
+        Cmd::Join { session, name, server, media } => {
             let target = JoinTarget::parse(&session)?;
             let server = target.server.clone().or(server).ok_or_else(|| {
                 PeerError::Input("give --server, or a join link that names the site".into())
             })?;
             let name = DisplayName::parse(name).map_err(|e| PeerError::Input(format!("--name: {e}")))?;
-            (server, Entry::Customer { target, name })
+            (server, Entry::Customer { target, name }, media)
         }
-        Cmd::Csr { server, name, password_stdin, assist } => {
+        Cmd::Csr { server, name, password_stdin, assist, media } => {
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin()
@@ -107,9 +114,15 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
                 },
                 None => Entry::CreateSession { token },
             };
-            (server, entry)
+            (server, entry, media)
         }
     };
+    let link_config = LinkConfig { udp_addrs: media.bind.clone() };
+    // Devices are opened before joining, so that a missing camera is reported up front.
+    let setup = MediaSetup::start(&media)?;
+    for warning in &setup.warnings {
+        eprintln!("warning: {warning}");
+    }
 
     let (command_tx, command_rx) = mpsc::channel(16);
     let (event_tx, mut event_rx) = mpsc::channel(64);
@@ -128,7 +141,8 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
             print_event(&event);
         }
     });
-    let result = session::run(&server, entry, LinkConfig::default(), command_rx, event_tx).await;
+    let result = session::run(&server, entry, link_config, setup.media(), command_rx, event_tx).await;
+    drop(setup);
     let _ = printer.await;
     match result? {
         Some(reason) => {

@@ -15,6 +15,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 
 use crate::PeerError;
 use crate::link::{Link, LinkConfig, LinkEvent};
+use crate::media::Media;
 use crate::negotiation::makes_offer;
 use crate::signaling::{Connection, Entry};
 
@@ -58,12 +59,13 @@ pub async fn run(
     server: &str,
     entry: Entry,
     config: LinkConfig,
+    media: Media,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
 ) -> Result<Option<EndReason>, PeerError> {
     let mut conn = Connection::open(server).await?;
     conn.send(&entry.request()).await?;
-    let mut state = State { me: None, ice_servers: Vec::new(), links: HashMap::new(), config };
+    let mut state = State { me: None, ice_servers: Vec::new(), links: HashMap::new(), config, media };
     let (link_tx, mut link_rx) = mpsc::unbounded_channel();
     let result = loop {
         tokio::select! {
@@ -82,7 +84,7 @@ pub async fn run(
             }
             cmd = commands.recv() => match cmd {
                 Some(Command::Chat { text, to }) => state.chat(text, to).await,
-                Some(Command::End) => conn.send(&ClientMessage::EndSession {}).await?,
+                Some(Command::End) => conn.send(&ClientMessage::EndSession { notes: None }).await?,
                 Some(Command::Admit(participant_id)) => conn.send(&ClientMessage::Admit { participant_id }).await?,
                 Some(Command::Refuse(participant_id)) => conn.send(&ClientMessage::Refuse { participant_id }).await?,
                 Some(Command::Leave) | None => {
@@ -103,6 +105,7 @@ struct State {
     ice_servers: Vec<IceServer>,
     links: HashMap<ParticipantId, Link>,
     config: LinkConfig,
+    media: Media,
 }
 
 impl State {
@@ -141,12 +144,19 @@ impl State {
             }
             ServerMessage::Offer { from, sdp } => {
                 let link = self.link(from, link_tx).await?;
-                let answer = link.answer(sdp.as_str()).await?;
-                conn.send(&ClientMessage::Answer { to: from, sdp: to_sdp(answer)? }).await?;
+                if let Some(answer) = link.on_offer(sdp.as_str()).await? {
+                    conn.send(&ClientMessage::Answer { to: from, sdp: to_sdp(answer)? }).await?;
+                    if link.take_renegotiation() {
+                        self.renegotiate(from, conn).await?;
+                    }
+                }
             }
             ServerMessage::Answer { from, sdp } => {
                 if let Some(link) = self.links.get_mut(&from) {
                     link.accept_answer(sdp.as_str()).await?;
+                    if link.take_renegotiation() {
+                        self.renegotiate(from, conn).await?;
+                    }
                 }
             }
             ServerMessage::Candidate { from, ice } => {
@@ -165,7 +175,7 @@ impl State {
                 }
                 emit(events, Event::Refused { code, request: in_reply_to }).await;
             }
-            ServerMessage::Hello { .. } | ServerMessage::Pong { .. } => {}
+            ServerMessage::Hello { .. } | ServerMessage::Pong { .. } | ServerMessage::NotesSaved { .. } => {}
         }
         Ok(None)
     }
@@ -195,7 +205,7 @@ impl State {
         for id in present {
             if makes_offer(me, id) && !self.links.contains_key(&id) {
                 let link = self.link(id, link_tx).await?;
-                let offer = link.offer(link_tx).await?;
+                let offer = link.first_offer(link_tx).await?;
                 conn.send(&ClientMessage::Offer { to: id, sdp: to_sdp(offer)? }).await?;
             }
         }
@@ -209,7 +219,10 @@ impl State {
         link_tx: &mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<&mut Link, PeerError> {
         if !self.links.contains_key(&remote) {
-            let link = Link::new(remote, &self.ice_servers, &self.config, link_tx.clone()).await?;
+            let polite = self.me.is_none_or(|me| !makes_offer(me, remote));
+            let link =
+                Link::new(remote, polite, &self.ice_servers, &self.config, &self.media, link_tx.clone())
+                    .await?;
             self.links.insert(remote, link);
         }
         Ok(self.links.get_mut(&remote).expect("inserted above"))
@@ -238,10 +251,37 @@ impl State {
             }
             LinkEvent::State { with, state } => {
                 tracing::debug!(%with, ?state, "peer connection state");
-                if state == RTCPeerConnectionState::Connected {
-                    emit(events, Event::Connected(with)).await;
+                match state {
+                    RTCPeerConnectionState::Connected => emit(events, Event::Connected(with)).await,
+                    RTCPeerConnectionState::Failed => {
+                        // The first offerer restarts ICE (a new path, e.g. through the relay).
+                        if let (Some(me), Some(link)) = (self.me, self.links.get(&with))
+                            && makes_offer(me, with)
+                        {
+                            tracing::info!(%with, "connection failed; restarting ICE");
+                            link.restart_ice().await?;
+                            self.renegotiate(with, conn).await?;
+                        }
+                    }
+                    _ => {}
                 }
             }
+            LinkEvent::NegotiationNeeded { with } => self.renegotiate(with, conn).await?,
+        }
+        Ok(())
+    }
+
+    /// Sends a new offer to `with`, or remembers to once the offer in flight is answered.
+    async fn renegotiate(&mut self, with: ParticipantId, conn: &mut Connection) -> Result<(), PeerError> {
+        let Some(link) = self.links.get_mut(&with) else { return Ok(()) };
+        if !link.has_negotiated() {
+            // The first exchange is under way; it carries everything added so far or triggers another.
+            link.renegotiate_later();
+            return Ok(());
+        }
+        match link.offer().await? {
+            Some(offer) => conn.send(&ClientMessage::Offer { to: with, sdp: to_sdp(offer)? }).await?,
+            None => link.renegotiate_later(),
         }
         Ok(())
     }

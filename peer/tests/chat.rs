@@ -1,80 +1,15 @@
 //! Native peer ↔ native peer through the real signaling server on 127.0.0.1:
 //! join, WebRTC connection, chat both ways, end; and the clear failures.
 
-use std::time::Duration;
+mod common;
 
+use common::*;
 use tandem_peer::PeerError;
-use tandem_peer::link::LinkConfig;
+use tandem_peer::media::Media;
 use tandem_peer::session::{self, Command, Event};
 use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
-use tandem_signaling::config::Config;
-use tandem_signaling::server::RunningServer;
-use tandem_wire::{ChatText, DisplayName, EndReason, ParticipantId};
+use tandem_wire::{DisplayName, EndReason, ParticipantId};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-
-const PASSWORD: &str = "correct horse battery";
-const DEADLINE: Duration = Duration::from_secs(20);
-
-async fn start_server() -> (RunningServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        Config { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().into(), ..Config::default() };
-    let store = tandem_signaling::store::open(&config.database_url()).await.unwrap();
-    let hash = tandem_signaling::auth::hash_password(PASSWORD).unwrap();
-    store
-        .add_agent(&DisplayName::parse("carla").unwrap(), &hash, tandem_signaling::hub::now())
-        .await
-        .unwrap();
-    store.close().await;
-    (tandem_signaling::server::start(config).await.unwrap(), dir)
-}
-
-/// A running peer: its commands, events and task.
-struct Peer {
-    commands: mpsc::Sender<Command>,
-    events: mpsc::Receiver<Event>,
-    task: JoinHandle<Result<Option<EndReason>, PeerError>>,
-}
-
-fn loopback() -> LinkConfig {
-    LinkConfig { udp_addrs: vec!["127.0.0.1:0".into()] }
-}
-
-fn spawn_peer(server: &str, entry: Entry) -> Peer {
-    let (commands, command_rx) = mpsc::channel(8);
-    let (event_tx, events) = mpsc::channel(64);
-    let server = server.to_owned();
-    let task =
-        tokio::spawn(async move { session::run(&server, entry, loopback(), command_rx, event_tx).await });
-    Peer { commands, events, task }
-}
-
-impl Peer {
-    async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            let event = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no {what} within {DEADLINE:?}"))
-                .unwrap_or_else(|| panic!("session ended before {what}"));
-            if let Some(t) = pick(&event) {
-                return t;
-            }
-        }
-    }
-
-    async fn chat(&self, text: &str) {
-        self.commands
-            .send(Command::Chat { text: ChatText::parse(text).unwrap(), to: Vec::new() })
-            .await
-            .unwrap();
-    }
-
-    async fn outcome(self) -> Result<Option<EndReason>, PeerError> {
-        tokio::time::timeout(DEADLINE, self.task).await.expect("session task ends").expect("no panic")
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_peers_connect_and_chat_both_ways() {
@@ -165,7 +100,9 @@ async fn failures_have_clear_errors() {
     let name = DisplayName::parse("Ann").unwrap();
     let target = JoinTarget::parse("123 456 789").unwrap();
     let entry = Entry::Customer { target: target.clone(), name: name.clone() };
-    let err = session::run(&format!("http://{closed}"), entry, loopback(), rx, tx).await.unwrap_err();
+    let err = session::run(&format!("http://{closed}"), entry, loopback(), Media::default(), rx, tx)
+        .await
+        .unwrap_err();
     assert!(matches!(err, PeerError::Unreachable { .. }), "{err}");
     assert!(err.to_string().contains("cannot reach the Tandem server"));
 

@@ -2,11 +2,18 @@
 //! chosen at start-up.
 //!
 //! ```text
-//! VideoSource (test pattern; X11 screen and camera next) --I420Frame--> VideoEncoder (openh264) --Annex B--> H.264 track
+//! sending:   VideoSource (x11_screen, v4l_camera, test_pattern) --I420Frame--> pipeline --> VideoEncoder (openh264) --Annex B--> Feed
+//! receiving: RTP --> H264Receiver (access units) --> OpenH264Decoder --I420Frame--> VideoSink
 //! ```
 
+pub mod convert;
+pub mod h264_receiver;
+pub mod openh264_decoder;
 pub mod openh264_encoder;
+pub mod pipeline;
 pub mod test_pattern;
+pub mod v4l_camera;
+pub mod x11_screen;
 
 /// A picture in I420 (planar YUV 4:2:0, BT.601 limited range), tightly packed:
 /// the Y plane, then U, then V. Width and height are even.
@@ -18,6 +25,45 @@ pub struct I420Frame {
 }
 
 impl I420Frame {
+    /// A frame from tightly packed I420 planes; `None` when the sizes do not fit.
+    pub fn from_packed(width: usize, height: usize, data: Vec<u8>) -> Option<Self> {
+        let ok = width % 2 == 0 && height % 2 == 0 && data.len() == width * height * 3 / 2;
+        ok.then_some(Self { width, height, data })
+    }
+
+    /// The planes, mutable: Y, U, V.
+    pub fn planes_mut(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
+        let luma = self.width * self.height;
+        let (y, chroma) = self.data.split_at_mut(luma);
+        let (u, v) = chroma.split_at_mut(luma / 4);
+        (y, u, v)
+    }
+
+    /// Half the width and height (2×2 averages), rounded down to even sizes.
+    pub fn half(&self) -> Self {
+        let (w, h) = ((self.width / 2) & !1, (self.height / 2) & !1);
+        let mut out = Self::black(w.max(2), h.max(2));
+        let (w, h) = (out.width, out.height);
+        let average = |src: &[u8], stride: usize, x: usize, y: usize| {
+            let at = |dx: usize, dy: usize| u16::from(src[(2 * y + dy) * stride + 2 * x + dx]);
+            ((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1) + 2) / 4) as u8
+        };
+        let (sw, cw) = (self.width, self.width / 2);
+        let (oy, ou, ov) = out.planes_mut();
+        for y in 0..h {
+            for x in 0..w {
+                oy[y * w + x] = average(self.y(), sw, x, y);
+            }
+        }
+        for y in 0..h / 2 {
+            for x in 0..w / 2 {
+                ou[y * (w / 2) + x] = average(self.u(), cw, x, y);
+                ov[y * (w / 2) + x] = average(self.v(), cw, x, y);
+            }
+        }
+        out
+    }
+
     /// A black frame; `width` and `height` are rounded down to even numbers.
     pub fn black(width: usize, height: usize) -> Self {
         let (width, height) = (width & !1, height & !1);
@@ -104,10 +150,12 @@ pub enum VideoError {
     Capture(String),
     #[error("encoder failed: {0}")]
     Encoder(String),
+    #[error("decoder failed: {0}")]
+    Decoder(String),
 }
 
 /// Where frames come from (screen, window, camera, test pattern).
-pub trait VideoSource: Send {
+pub trait VideoSource {
     /// The next frame. Sources are latest-frame-wins: they never queue.
     fn next_frame(&mut self) -> Result<I420Frame, VideoError>;
 }
@@ -128,6 +176,8 @@ pub trait VideoEncoder: Send {
     fn encode(&mut self, frame: &I420Frame) -> Result<Vec<u8>, VideoError>;
     /// Makes the next frame a keyframe (IDR with SPS and PPS): on PLI/FIR and when a viewer joins.
     fn force_keyframe(&mut self);
+    /// Changes the target bitrate from the next frame on (congestion control).
+    fn set_bitrate(&mut self, bits_per_second: u32) -> Result<(), VideoError>;
 }
 
 /// The NAL unit types in an Annex B byte stream ([H.264 §7.4.1](https://www.itu.int/rec/T-REC-H.264)).

@@ -1,11 +1,9 @@
 //! The software H.264 encoder backend: Cisco's openh264, Constrained Baseline
 //! (profile-level-id 42e01f), Annex B output with SPS and PPS before every IDR.
 //!
-//! Open point for the pipeline: with frame skipping off (as here, so that no
-//! frame is silently dropped), openh264 warns that it cannot hold the target
-//! bitrate in its bitrate rate-control mode. When the bitrate must follow
-//! congestion feedback, either enable skipping and account for skipped frames,
-//! or lower frame rate/resolution in the pipeline (latest-frame-wins) instead.
+//! Frame skipping is off: the pipeline decides which frames to encode
+//! (latest-frame-wins, lower frame rate then resolution when behind), and the
+//! bitrate follows congestion control through [`VideoEncoder::set_bitrate`].
 
 use openh264::OpenH264API;
 use openh264::encoder::{BitRate, Complexity, Encoder, EncoderConfig, FrameRate, UsageType};
@@ -16,6 +14,12 @@ use super::{DisplayMode, I420Frame, VideoEncoder, VideoError};
 /// openh264, configured for live screen sharing.
 pub struct OpenH264Encoder {
     encoder: Encoder,
+    bitrate_bps: u32,
+    /// The bitrate the encoder (re)initialises itself with.
+    configured_bps: u32,
+    /// The size the encoder was last (re)initialised for; openh264 resets its
+    /// bitrate to the configured one whenever the size changes.
+    applied: Option<((usize, usize), u32)>,
 }
 
 impl OpenH264Encoder {
@@ -34,14 +38,62 @@ impl OpenH264Encoder {
         };
         let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
             .map_err(|e| VideoError::Encoder(e.to_string()))?;
-        Ok(Self { encoder })
+        Ok(Self { encoder, bitrate_bps, configured_bps: bitrate_bps, applied: None })
+    }
+
+    /// Sets the target (and ceiling) bitrate on the running encoder. The
+    /// target may not exceed the ceiling at any moment: raise the ceiling
+    /// first, lower it last.
+    fn apply_bitrate(&mut self, previous_bps: u32) -> Result<(), VideoError> {
+        use openh264_sys2::{
+            ENCODER_OPTION_BITRATE, ENCODER_OPTION_MAX_BITRATE, SBitrateInfo, SPATIAL_LAYER_0,
+        };
+        let bitrate = i32::try_from(self.bitrate_bps).unwrap_or(i32::MAX);
+        let order = if self.bitrate_bps >= previous_bps {
+            [ENCODER_OPTION_MAX_BITRATE, ENCODER_OPTION_BITRATE]
+        } else {
+            [ENCODER_OPTION_BITRATE, ENCODER_OPTION_MAX_BITRATE]
+        };
+        for option in order {
+            let mut info = SBitrateInfo { iLayer: SPATIAL_LAYER_0, iBitrate: bitrate };
+            // SAFETY: the encoder is initialised (a frame of this size was encoded), and
+            // `info` is the struct these two options take, alive for the call.
+            let rc = unsafe { self.encoder.raw_api().set_option(option, (&raw mut info).cast()) };
+            if rc != 0 {
+                return Err(VideoError::Encoder(format!("setting the bitrate failed ({rc})")));
+            }
+        }
+        Ok(())
     }
 }
 
 impl VideoEncoder for OpenH264Encoder {
     fn encode(&mut self, frame: &I420Frame) -> Result<Vec<u8>, VideoError> {
-        let stream = self.encoder.encode(frame).map_err(|e| VideoError::Encoder(e.to_string()))?;
-        Ok(stream.to_vec())
+        let size = (frame.width, frame.height);
+        // A new size re-initialises the encoder inside `encode`: apply the bitrate before
+        // the next frame. The first frame of a size goes out at the configured rate.
+        if let Some((applied_size, applied_bps)) = self.applied
+            && applied_size == size
+            && applied_bps != self.bitrate_bps
+        {
+            if let Err(e) = self.apply_bitrate(applied_bps) {
+                tracing::warn!(error = %e, "the encoder keeps its previous bitrate");
+            }
+            self.applied = Some((size, self.bitrate_bps));
+        }
+        let data = self.encoder.encode(frame).map_err(|e| VideoError::Encoder(e.to_string()))?.to_vec();
+        if self.applied.is_none_or(|(s, _)| s != size) {
+            if let Err(e) = self.apply_bitrate(self.configured_bps) {
+                tracing::warn!(error = %e, "the encoder keeps its configured bitrate");
+            }
+            self.applied = Some((size, self.bitrate_bps));
+        }
+        Ok(data)
+    }
+
+    fn set_bitrate(&mut self, bits_per_second: u32) -> Result<(), VideoError> {
+        self.bitrate_bps = bits_per_second.max(50_000);
+        Ok(())
     }
 
     fn force_keyframe(&mut self) {
@@ -76,28 +128,9 @@ mod tests {
     use openh264::decoder::Decoder;
 
     use super::*;
+    use crate::video::openh264_decoder::to_frame;
     use crate::video::test_pattern::{TestPattern, mismatched_blocks, read_counter};
     use crate::video::{VideoSource as _, nal_types};
-
-    /// Copies a decoded picture into a tightly packed frame.
-    fn to_frame(decoded: &impl YUVSource) -> I420Frame {
-        let (w, h) = decoded.dimensions();
-        let (sy, su, sv) = decoded.strides();
-        let mut f = I420Frame::black(w, h);
-        let luma = w * h;
-        let mut data = Vec::with_capacity(luma * 3 / 2);
-        for row in 0..h {
-            data.extend_from_slice(&decoded.y()[row * sy..row * sy + w]);
-        }
-        for row in 0..h / 2 {
-            data.extend_from_slice(&decoded.u()[row * su..row * su + w / 2]);
-        }
-        for row in 0..h / 2 {
-            data.extend_from_slice(&decoded.v()[row * sv..row * sv + w / 2]);
-        }
-        f.data = data;
-        f
-    }
 
     #[test]
     fn test_pattern_survives_encode_and_decode_in_both_modes() {
@@ -143,5 +176,34 @@ mod tests {
         let key = encoder.encode(&source.next_frame().unwrap()).unwrap();
         let types = nal_types(&key);
         assert!(types.contains(&5) && types.contains(&7), "IDR with SPS after a request: {types:?}");
+    }
+
+    /// A busy picture: every 32x32 block a new pseudo-random grey each frame.
+    fn noise(n: u64, width: usize, height: usize) -> I420Frame {
+        let mut f = I420Frame::black(width, height);
+        let mut x = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        for by in (0..height).step_by(32) {
+            for bx in (0..width).step_by(32) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let grey = (x >> 56) as u8;
+                f.fill_rect(bx, by, 32, 32, crate::video::Yuv { y: grey, u: 128, v: 128 });
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn the_bitrate_follows_set_bitrate() {
+        // A busy picture at 30 fps for 2 s, at two targets set after the first frame.
+        let size_at = |bps: u32| {
+            let mut encoder = OpenH264Encoder::new(DisplayMode::ScreenSampling, 1_000_000, 30.0).unwrap();
+            encoder.encode(&noise(0, 640, 480)).unwrap();
+            encoder.set_bitrate(bps).unwrap();
+            (1..60).map(|n| encoder.encode(&noise(n, 640, 480)).unwrap().len()).sum::<usize>()
+        };
+        let (low, high) = (size_at(200_000), size_at(4_000_000));
+        assert!(low * 2 < high, "200 kbps gave {low} bytes, 4 Mbps gave {high}");
     }
 }

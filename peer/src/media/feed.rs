@@ -1,0 +1,151 @@
+//! A feed: one encoded stream (screen, camera or voice) fanned out to every
+//! peer connection, and the way back from those connections to the encoder
+//! (keyframe requests, congestion-controlled bitrate targets).
+//!
+//! The pipeline thread owns the encoder; links only hold a [`Feed`] clone.
+//! Samples go through a small broadcast queue: a link that falls behind
+//! loses samples (and asks for a keyframe) instead of delaying the others.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::broadcast;
+
+use super::MediaKind;
+
+/// How many samples a slow link may lag before it loses some.
+const QUEUE: usize = 16;
+
+/// One encoded access unit (H.264) or packet (Opus).
+#[derive(Debug, Clone)]
+pub struct EncodedSample {
+    pub data: Bytes,
+    /// When the source produced the picture or sound: the RTP timestamp follows it.
+    pub captured_at: Instant,
+    /// How long it lasts (time since the previous sample of the feed).
+    pub duration: Duration,
+    /// Whether it starts a picture that decodes on its own (IDR with SPS/PPS).
+    pub keyframe: bool,
+}
+
+/// A cheap handle to one feed; clone it for every user.
+#[derive(Clone)]
+pub struct Feed {
+    kind: MediaKind,
+    samples: broadcast::Sender<Arc<EncodedSample>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    keyframe_requested: AtomicBool,
+    /// Bitrate targets of the links that receive this feed (bits/s, `f64` bits).
+    targets: Mutex<Vec<Weak<AtomicU64>>>,
+}
+
+impl Feed {
+    pub fn new(kind: MediaKind) -> Self {
+        let (samples, _) = broadcast::channel(QUEUE);
+        let shared =
+            Arc::new(Shared { keyframe_requested: AtomicBool::new(false), targets: Mutex::new(Vec::new()) });
+        Self { kind, samples, shared }
+    }
+
+    pub fn kind(&self) -> MediaKind {
+        self.kind
+    }
+
+    /// Hands a sample to every link; returns how many links took it.
+    pub fn send(&self, sample: EncodedSample) -> usize {
+        self.samples.send(Arc::new(sample)).unwrap_or(0)
+    }
+
+    /// A new subscriber (one per link).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<EncodedSample>> {
+        self.samples.subscribe()
+    }
+
+    /// How many links take this feed now: no viewers, nothing worth encoding.
+    pub fn viewers(&self) -> usize {
+        self.samples.receiver_count()
+    }
+
+    /// Asks the encoder for a keyframe (PLI/FIR, a new viewer, a lagging link).
+    pub fn request_keyframe(&self) {
+        self.shared.keyframe_requested.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes a pending keyframe request (the pipeline calls this before each frame).
+    pub fn take_keyframe_request(&self) -> bool {
+        self.shared.keyframe_requested.swap(false, Ordering::Relaxed)
+    }
+
+    /// Registers a link's congestion-control target (bits/s as `f64` bits).
+    pub fn add_bitrate_target(&self, target: &Arc<AtomicU64>) {
+        let mut targets = self.shared.targets.lock().unwrap_or_else(|p| p.into_inner());
+        targets.retain(|t| t.strong_count() > 0);
+        targets.push(Arc::downgrade(target));
+    }
+
+    /// The bitrate every link can carry: the smallest target of the live links.
+    pub fn bitrate_target(&self) -> Option<u32> {
+        let mut targets = self.shared.targets.lock().unwrap_or_else(|p| p.into_inner());
+        targets.retain(|t| t.strong_count() > 0);
+        targets
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|t| f64::from_bits(t.load(Ordering::Relaxed)))
+            .filter(|bps| bps.is_finite() && *bps > 0.0)
+            .map(|bps| bps.min(f64::from(u32::MAX)) as u32)
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(n: u8) -> EncodedSample {
+        EncodedSample {
+            data: Bytes::from(vec![n]),
+            captured_at: Instant::now(),
+            duration: Duration::from_millis(33),
+            keyframe: false,
+        }
+    }
+
+    #[test]
+    fn fans_out_and_drops_for_a_lagging_link_only() {
+        let feed = Feed::new(MediaKind::Screen);
+        assert_eq!(feed.send(sample(0)), 0, "no links yet");
+        let mut fast = feed.subscribe();
+        let mut slow = feed.subscribe();
+        assert_eq!(feed.viewers(), 2);
+        for n in 0..(QUEUE as u8 + 4) {
+            feed.send(sample(n));
+            assert_eq!(fast.try_recv().unwrap().data[0], n);
+        }
+        assert!(matches!(slow.try_recv(), Err(broadcast::error::TryRecvError::Lagged(4))));
+        assert_eq!(slow.try_recv().unwrap().data[0], 4, "then the newest samples");
+    }
+
+    #[test]
+    fn keyframe_requests_are_taken_once_and_bitrate_is_the_smallest_live_target() {
+        let feed = Feed::new(MediaKind::Camera);
+        assert!(!feed.take_keyframe_request());
+        feed.request_keyframe();
+        feed.request_keyframe();
+        assert!(feed.take_keyframe_request());
+        assert!(!feed.take_keyframe_request());
+
+        assert_eq!(feed.bitrate_target(), None);
+        let a = Arc::new(AtomicU64::new(2_000_000f64.to_bits()));
+        let b = Arc::new(AtomicU64::new(500_000f64.to_bits()));
+        feed.add_bitrate_target(&a);
+        feed.add_bitrate_target(&b);
+        assert_eq!(feed.bitrate_target(), Some(500_000));
+        drop(b);
+        assert_eq!(feed.bitrate_target(), Some(2_000_000), "a closed link no longer counts");
+    }
+}

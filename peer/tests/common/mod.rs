@@ -1,0 +1,91 @@
+//! The shared harness of the native peer's end-to-end tests: a real
+//! signaling server on 127.0.0.1:0 with one CSR account, and peers running
+//! `session::run` as tasks with loopback-only WebRTC.
+#![allow(dead_code)] // each test file uses part of it
+
+use std::time::Duration;
+
+use tandem_peer::PeerError;
+use tandem_peer::link::LinkConfig;
+use tandem_peer::media::Media;
+use tandem_peer::session::{self, Command, Event};
+use tandem_peer::signaling::Entry;
+use tandem_signaling::config::Config;
+use tandem_signaling::server::RunningServer;
+use tandem_wire::{ChatText, DisplayName, EndReason};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub async fn start_server() -> (RunningServer, tempfile::TempDir) {
+    // `RUST_LOG=tandem_peer=debug` shows what the peers do.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        Config { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().into(), ..Config::default() };
+    let store = tandem_signaling::store::open(&config.database_url()).await.unwrap();
+    let hash = tandem_signaling::auth::hash_password(PASSWORD).unwrap();
+    store
+        .add_agent(&DisplayName::parse("carla").unwrap(), &hash, tandem_signaling::hub::now())
+        .await
+        .unwrap();
+    store.close().await;
+    (tandem_signaling::server::start(config).await.unwrap(), dir)
+}
+
+/// A running peer: its commands, events and task.
+pub struct Peer {
+    pub commands: mpsc::Sender<Command>,
+    pub events: mpsc::Receiver<Event>,
+    pub task: JoinHandle<Result<Option<EndReason>, PeerError>>,
+}
+
+pub fn loopback() -> LinkConfig {
+    LinkConfig { udp_addrs: vec!["127.0.0.1:0".into()] }
+}
+
+pub fn spawn_peer(server: &str, entry: Entry) -> Peer {
+    spawn_peer_with(server, entry, Media::default())
+}
+
+pub fn spawn_peer_with(server: &str, entry: Entry, media: Media) -> Peer {
+    let (commands, command_rx) = mpsc::channel(8);
+    let (event_tx, events) = mpsc::channel(64);
+    let server = server.to_owned();
+    let task =
+        tokio::spawn(
+            async move { session::run(&server, entry, loopback(), media, command_rx, event_tx).await },
+        );
+    Peer { commands, events, task }
+}
+
+impl Peer {
+    pub async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} within {DEADLINE:?}"))
+                .unwrap_or_else(|| panic!("session ended before {what}"));
+            if let Some(t) = pick(&event) {
+                return t;
+            }
+        }
+    }
+
+    pub async fn chat(&self, text: &str) {
+        self.commands
+            .send(Command::Chat { text: ChatText::parse(text).unwrap(), to: Vec::new() })
+            .await
+            .unwrap();
+    }
+
+    pub async fn outcome(self) -> Result<Option<EndReason>, PeerError> {
+        tokio::time::timeout(DEADLINE, self.task).await.expect("session task ends").expect("no panic")
+    }
+}

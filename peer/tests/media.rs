@@ -1,0 +1,179 @@
+//! Native peer ↔ native peer media through the real signaling server on
+//! 127.0.0.1: the customer sends a synthetic H.264 screen (colour blocks and a
+//! frame counter), a synthetic camera and an Opus tone; the CSR decodes all
+//! three. An assistant who joins late gets a picture from a fresh keyframe.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use tandem_peer::audio::analysis::dominant_frequency;
+use tandem_peer::audio::pipeline::AudioPipeline;
+use tandem_peer::audio::recorder::Recorder;
+use tandem_peer::audio::tone::Tone;
+use tandem_peer::media::inbound::{VideoSink, VideoSinkFactory};
+use tandem_peer::media::{Feed, Media, MediaKind};
+use tandem_peer::session::Event;
+use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
+use tandem_peer::video::openh264_encoder::OpenH264Encoder;
+use tandem_peer::video::pipeline::{PipelineSettings, VideoPipeline};
+use tandem_peer::video::test_pattern::{TestPattern, mismatched_blocks, read_counter};
+use tandem_peer::video::{DisplayMode, I420Frame, VideoEncoder, VideoSource};
+use tandem_wire::{DisplayName, ParticipantId};
+use tokio::sync::mpsc;
+
+const TONE_HZ: f64 = 600.0;
+
+/// Decoded pictures, as they arrive: who sent them, which track, the picture.
+struct Pictures(mpsc::UnboundedSender<(ParticipantId, MediaKind, I420Frame)>);
+
+impl VideoSinkFactory for Pictures {
+    fn open(&self, from: ParticipantId, kind: MediaKind) -> Box<dyn VideoSink> {
+        Box::new(PictureSink { from, kind, tx: self.0.clone() })
+    }
+}
+
+struct PictureSink {
+    from: ParticipantId,
+    kind: MediaKind,
+    tx: mpsc::UnboundedSender<(ParticipantId, MediaKind, I420Frame)>,
+}
+
+impl VideoSink for PictureSink {
+    fn frame(&mut self, frame: I420Frame, _rtp_timestamp: u32) {
+        let _ = self.tx.send((self.from, self.kind, frame));
+    }
+}
+
+fn receiving(recorder: &Recorder) -> (Media, mpsc::UnboundedReceiver<(ParticipantId, MediaKind, I420Frame)>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let media = Media {
+        feeds: Vec::new(),
+        video_sinks: Some(Arc::new(Pictures(tx))),
+        audio_sinks: Some(Arc::new(recorder.clone())),
+    };
+    (media, rx)
+}
+
+fn test_pattern_pipeline(kind: MediaKind, width: usize, height: usize) -> (Feed, VideoPipeline) {
+    let feed = Feed::new(kind);
+    let source = Box::new(move || Ok(Box::new(TestPattern::new(width, height)) as Box<dyn VideoSource>));
+    let encoder = Box::new(|fps: f32, bps: u32| {
+        OpenH264Encoder::new(DisplayMode::Standard, bps, fps).map(|e| Box::new(e) as Box<dyn VideoEncoder>)
+    });
+    let pipeline = VideoPipeline::start(source, encoder, feed.clone(), PipelineSettings::default()).unwrap();
+    (feed, pipeline)
+}
+
+async fn next_picture(
+    rx: &mut mpsc::UnboundedReceiver<(ParticipantId, MediaKind, I420Frame)>,
+    kind: MediaKind,
+) -> I420Frame {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (_, k, frame) = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind:?} picture within {DEADLINE:?}"))
+            .expect("sink open");
+        if k == kind {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn screen_camera_and_voice_cross_and_a_late_viewer_gets_a_keyframe() {
+    let (server, _dir) = start_server().await;
+    let url = server.url.clone();
+
+    // The CSR starts the session and only receives.
+    let csr_recorder = Recorder::default();
+    let (csr_media, mut csr_pictures) = receiving(&csr_recorder);
+    let token = sign_in(&url, "carla", PASSWORD).await.unwrap();
+    let mut csr = spawn_peer_with(&url, Entry::CreateSession { token }, csr_media);
+    let (number, invite) = csr
+        .wait_for("session created", |e| match e {
+            Event::Joined { session, invite: Some((invite, _)), .. } => {
+                Some((session.session_number, invite.clone()))
+            }
+            _ => None,
+        })
+        .await;
+
+    // The customer sends a screen, a camera and a tone.
+    let (screen, screen_pipeline) = test_pattern_pipeline(MediaKind::Screen, 640, 480);
+    let (camera, _camera_pipeline) = test_pattern_pipeline(MediaKind::Camera, 320, 240);
+    let voice = Feed::new(MediaKind::Audio);
+    let _voice_pipeline = AudioPipeline::start(
+        Box::new(|| Ok(Box::new(Tone::new(TONE_HZ)) as Box<dyn tandem_peer::audio::AudioSource>)),
+        voice.clone(),
+        32_000,
+    )
+    .unwrap();
+    let customer_media =
+        Media { feeds: vec![screen.clone(), camera, voice], video_sinks: None, audio_sinks: None };
+    let target = JoinTarget { server: None, number, invite: Some(invite) };
+    let name = DisplayName::parse("Dana").unwrap();
+    let mut customer = spawn_peer_with(&url, Entry::Customer { target, name }, customer_media);
+    let customer_id = customer
+        .wait_for("joined", |e| match e {
+            Event::Joined { me, .. } => Some(*me),
+            _ => None,
+        })
+        .await;
+
+    // Screen: colour blocks within tolerance, and the frame counter advances.
+    let mut counters = Vec::new();
+    while counters.len() < 20 {
+        let picture = next_picture(&mut csr_pictures, MediaKind::Screen).await;
+        assert_eq!((picture.width, picture.height), (640, 480));
+        let bad = mismatched_blocks(&picture, 16);
+        assert!(bad.is_empty(), "colour blocks off after H.264 over WebRTC: {bad:?}");
+        counters.push(read_counter(&picture));
+    }
+    assert!(counters.windows(2).all(|w| w[1] > w[0]), "frame counter advances: {counters:?}");
+
+    // Camera: its own track, decoded.
+    let picture = next_picture(&mut csr_pictures, MediaKind::Camera).await;
+    assert_eq!((picture.width, picture.height), (512, 256), "the camera pattern (clamped to 512x256)");
+    assert!(mismatched_blocks(&picture, 16).is_empty());
+
+    // Voice: at least a second of it, and its pitch within ±2 %.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while csr_recorder.recording(customer_id).len() < 48_000 {
+        assert!(tokio::time::Instant::now() < deadline, "no second of voice within {DEADLINE:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pcm = csr_recorder.recording(customer_id);
+    let f = dominant_frequency(&pcm[pcm.len() - 48_000..], 100, 4_000).unwrap();
+    assert!((f - TONE_HZ).abs() <= TONE_HZ * 0.02, "received {f} Hz, sent {TONE_HZ} Hz");
+
+    // A late viewer: an assistant joins; its first picture comes from a keyframe made for it,
+    // within 30 source frames (1 s of the 30 fps pattern) of the moment its connection came up.
+    let assistant_recorder = Recorder::default();
+    let (assistant_media, mut assistant_pictures) = receiving(&assistant_recorder);
+    let token = sign_in(&url, "carla", PASSWORD).await.unwrap();
+    let mut assistant = spawn_peer_with(&url, Entry::Assist { token, number }, assistant_media);
+    assistant
+        .wait_for("connected to the customer", |e| {
+            matches!(e, Event::Connected(id) if *id == customer_id).then_some(())
+        })
+        .await;
+    let captured_at_connect = screen_pipeline.stats.captured.load(std::sync::atomic::Ordering::Relaxed);
+    let keyframes_before = screen_pipeline.stats.keyframes.load(std::sync::atomic::Ordering::Relaxed);
+    let first = next_picture(&mut assistant_pictures, MediaKind::Screen).await;
+    assert!(mismatched_blocks(&first, 16).is_empty());
+    let lag = read_counter(&first) as i64 - captured_at_connect as i64;
+    assert!(lag <= 30, "first picture is frame {}, {lag} frames after the connection", read_counter(&first));
+    assert!(
+        screen_pipeline.stats.keyframes.load(std::sync::atomic::Ordering::Relaxed) > keyframes_before
+            || lag < 0,
+        "a keyframe was made for the new viewer"
+    );
+    drop(customer.commands);
+    drop(csr.commands);
+    drop(assistant.commands);
+    server.shutdown().await.unwrap();
+}
