@@ -28,7 +28,7 @@ export async function joinAndAdmit(world, csr, shown, name) {
   await until(`${name} in the CSR's lobby`, () => csr.page.locator("#lobby li", { hasText: name }).isVisible());
   await csr.page.getByRole("button", { name: `Admit ${name}` }).click();
   await until(`${name}'s support page`, () => p.page.getByRole("heading", { name: `Support session ${shown}` }).isVisible());
-  await until(`${name}'s channels to the CSR`, async () => (await p.page.locator("#participants li[data-chat=open]").count()) === 1);
+  await until(`${name}'s channels to the CSR`, async () => (await p.page.locator("#participants li[data-chat=open]", { hasText: CSR_NAME }).count()) === 1);
   await until(`the CSR's channels to ${name}`, async () => (await csr.page.locator(`#participants li[data-chat=open]`, { hasText: name }).count()) === 1);
   return p;
 }
