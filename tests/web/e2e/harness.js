@@ -3,7 +3,7 @@
 // and Debian's Chromium through playwright-core. Everything started here is
 // stopped by `close()`, which the tests call in `after` (also on failure).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,8 +47,11 @@ function run(bin, args, input) {
   return execFileSync(bin, args, { cwd: ROOT, input, stdio: ["pipe", "pipe", "pipe"] });
 }
 
-/** Starts server and browser; returns handles and a `close()` that undoes everything. */
-export async function startWorld() {
+/**
+ * Starts server and browser; returns handles and a `close()` that undoes everything.
+ * @param {{ config?: string }} [options] `config`: TOML for the server's `--config` file
+ */
+export async function startWorld(options = {}) {
   const cleanups = [];
   const close = async () => {
     for (const c of cleanups.reverse()) {
@@ -71,7 +74,13 @@ export async function startWorld() {
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     run(bin, ["--data-dir", dataDir, "agent", "add", CSR_NAME, "--password-stdin"], `${CSR_PASSWORD}\n`);
 
-    const server = spawn(bin, ["--data-dir", dataDir, "serve", "--listen", "127.0.0.1:0", "--web-root", join(ROOT, "web")], {
+    const configArgs = [];
+    if (options.config) {
+      const configPath = join(dataDir, "config.toml");
+      writeFileSync(configPath, options.config);
+      configArgs.push("--config", configPath);
+    }
+    const server = spawn(bin, ["--data-dir", dataDir, ...configArgs, "serve", "--listen", "127.0.0.1:0", "--web-root", join(ROOT, "web")], {
       cwd: ROOT,
       stdio: ["ignore", "ignore", "pipe"],
     });
