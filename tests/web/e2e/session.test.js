@@ -135,6 +135,8 @@ test("CSR and customers: lobby, admit, invite link, chat, hostile name, leave, e
   await csr.page.getByRole("tab", { name: "Session" }).click();
   assert.ok((await csr.page.locator("#session-details").textContent())?.includes("Tracking code: T-42"));
   await csr.page.getByRole("button", { name: "End session" }).click();
+  // The last chance to edit the notes (SES-10), then end.
+  await csr.page.getByRole("dialog", { name: "End the session?" }).getByRole("button", { name: "End session" }).click();
   await until("the CSR's page says it ended", () => csr.page.getByRole("heading", { name: "The session has ended" }).isVisible());
   await until("Bob's page says it ended", () => bob.page.getByText("The support representative ended the session.").isVisible());
   assert.equal(await ann.page.getByRole("heading", { name: "You left the session." }).isVisible(), true, "Ann's page stays on 'left'");
