@@ -38,3 +38,17 @@ test("site address drops the scheme; placeholders are filled, unknown ones kept"
   assert.equal(fill("{a} and {b}", { a: "x" }), "x and {b}");
   assert.equal(fill("{n}", { n: 3 }), "3");
 });
+
+test("byte counts and durations for people", async () => {
+  const { formatBytes, formatDuration } = await import("../../../web/js/format.js");
+  const t = (/** @type {string} */ key, /** @type {Record<string, string>} */ p) => `${p.n} ${key.slice(5)}`;
+  assert.equal(formatBytes(0, t), "0 b");
+  assert.equal(formatBytes(999, t), "999 b");
+  assert.equal(formatBytes(52_428_800, t), "52.4 mb");
+  assert.equal(formatBytes(150_000_000, t), "150 mb");
+  assert.equal(formatBytes(1_073_741_824, t), "1.1 gb");
+  assert.equal(formatBytes(5e15, t), "5000000 gb");
+  assert.equal(formatDuration(0.2), "1 s");
+  assert.equal(formatDuration(185), "3 min 5 s");
+  assert.equal(formatDuration(3720), "1 h 2 min");
+});

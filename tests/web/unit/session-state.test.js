@@ -130,3 +130,22 @@ test("audio: everyone is asked once in the session; the answer resets with the n
   s = run([server({ type: "session_ended", reason: "ended_by_csr" }), created], s);
   assert.equal(s.audio, "prompt");
 });
+
+test("hello's features are kept across sessions; an older server offers none", () => {
+  const hello = (/** @type {any} */ features) => server({ type: "hello", server: "t", protocol: 1, max_message_bytes: 65536, keepalive_secs: 20, ...(features ? { features } : {}) });
+  let s = run([hello({ email_invitations: true })]);
+  assert.deepEqual(s.features, { email_invitations: true });
+  s = run([created, server({ type: "session_ended", reason: "ended_by_csr" }), created], s);
+  assert.deepEqual(s.features, { email_invitations: true }, "still known after a session ended and another started");
+  assert.deepEqual(run([hello(null)]).features, { email_invitations: false });
+  assert.deepEqual(run([hello({ email_invitations: "yes" })]).features, { email_invitations: false });
+  assert.equal(initialState().features, null, "unknown before hello");
+});
+
+test("notes_saved: the time is kept while in the session and cleared by the next one", () => {
+  let s = run([created, server({ type: "notes_saved", saved_at: 1795277030472 })]);
+  assert.equal(s.notesSavedAt, 1795277030472);
+  s = run([server({ type: "session_ended", reason: "ended_by_csr" })], s);
+  assert.equal(s.notesSavedAt, null);
+  assert.equal(run([server({ type: "notes_saved", saved_at: 5 })]).notesSavedAt, null, "ignored outside a session");
+});
