@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+use tandem_turn_config::{TurnConfig, TurnSettings};
 use tandem_wire::IceServer;
 
 /// Everything the server needs to run.
@@ -36,6 +37,31 @@ pub struct Config {
     /// The mail relay for invitation e-mails (SES-2); invitations by e-mail are
     /// off without it.
     pub smtp: Option<SmtpConfig>,
+    /// TURN: URLs handed out with per-participant credentials, the shared
+    /// secret, and the settings coturn's configuration is generated from.
+    pub turn: TurnSettings,
+    /// The embedded TURN relay (UDP), on by default.
+    pub relay: RelayConfig,
+}
+
+/// The embedded TURN relay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayConfig {
+    /// Run it (default true). Turn it off when coturn serves the site.
+    pub enabled: bool,
+    /// UDP address; default: `listen`'s address, port 3478 (port 0 when `listen` has port 0).
+    pub listen: Option<SocketAddr>,
+    /// The address clients reach it at: the relayed addresses it hands out and
+    /// the host of its `stun:`/`turn:` URLs. Default: the listen address, or
+    /// `public_url`'s host when that is an IP address.
+    pub public_ip: Option<std::net::IpAddr>,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self { enabled: true, listen: None, public_ip: None }
+    }
 }
 
 /// The SMTP relay the server sends invitation e-mails through.
@@ -201,6 +227,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             ice_servers: Vec::new(),
             smtp: None,
+            turn: TurnSettings::default(),
+            relay: RelayConfig::default(),
         }
     }
 }
@@ -294,7 +322,42 @@ impl Config {
         if let Some(smtp) = &self.smtp {
             smtp.validate().map_err(ConfigError::Invalid)?;
         }
+        self.turn_config()?;
+        if self.relay.enabled {
+            self.relay_public_ip()?;
+        }
         Ok(())
+    }
+
+    /// The validated `[turn]` settings.
+    pub fn turn_config(&self) -> Result<TurnConfig, ConfigError> {
+        self.turn.clone().validate().map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The embedded relay's UDP address.
+    pub fn relay_listen(&self) -> SocketAddr {
+        self.relay.listen.unwrap_or_else(|| {
+            SocketAddr::new(self.listen.ip(), if self.listen.port() == 0 { 0 } else { 3478 })
+        })
+    }
+
+    /// The address clients reach the embedded relay at.
+    pub fn relay_public_ip(&self) -> Result<std::net::IpAddr, ConfigError> {
+        if let Some(ip) = self.relay.public_ip {
+            return Ok(ip);
+        }
+        let listen = self.relay_listen().ip();
+        if !listen.is_unspecified() {
+            return Ok(listen);
+        }
+        let host = self.public_url.as_deref().map(origin_host);
+        host.and_then(|h| h.parse().ok()).ok_or_else(|| {
+            ConfigError::Invalid(
+                "the embedded TURN relay listens on all addresses: set relay.public_ip to the address clients reach it at \
+                 (or relay.enabled = false)"
+                    .into(),
+            )
+        })
     }
 
     /// Whether the server serves HTTPS (configured certificate, or self-signed for non-loopback).
@@ -324,6 +387,16 @@ impl Config {
     pub fn keepalive(&self) -> Duration {
         Duration::from_secs(self.limits.keepalive_secs)
     }
+}
+
+/// The host of `scheme://host[:port]/...`, without brackets.
+pub fn origin_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    if let Some(v6) = hostport.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    hostport.rsplit_once(':').map_or(hostport, |(h, _)| h)
 }
 
 /// 64 hex digits → 32 bytes.
@@ -374,6 +447,26 @@ mod tests {
         c.auth.token_secret = Some("abc".into());
         assert!(c.validate().is_err());
         assert!(parse_hex_key(&"ab".repeat(32)).is_some());
+    }
+
+    #[test]
+    fn turn_and_relay_settings_are_validated() {
+        let c: Config = toml::from_str("[turn]\nudp_urls = [\"turn:turn.example.com\"]\n").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("turn.secret is required"));
+        let c: Config =
+            toml::from_str("[turn]\ntls_urls = [\"turn:x\"]\nsecret = \"0123456789abcdef\"\n").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("turn.tls_urls"));
+        let c: Config = toml::from_str("listen = \"0.0.0.0:443\"\n").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("relay.public_ip"));
+        let c: Config =
+            toml::from_str("listen = \"0.0.0.0:443\"\npublic_url = \"https://203.0.113.5\"\n").unwrap();
+        assert_eq!(c.relay_public_ip().unwrap().to_string(), "203.0.113.5");
+        assert_eq!(c.relay_listen().to_string(), "0.0.0.0:3478");
+        let c: Config = toml::from_str("listen = \"0.0.0.0:443\"\n[relay]\nenabled = false\n").unwrap();
+        c.validate().unwrap();
+        let c = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+        assert_eq!(c.relay_listen().to_string(), "127.0.0.1:0", "tests get an ephemeral relay port");
+        assert_eq!(origin_host("https://[2001:db8::1]:8443/x"), "2001:db8::1");
     }
 
     #[test]

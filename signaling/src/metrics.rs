@@ -23,6 +23,11 @@ pub struct Metrics {
     pub messages_rejected: Family<RejectLabel, Counter>,
     pub invitations_sent: Counter,
     pub invitations_failed: Counter,
+    /// Live allocations on the embedded TURN relay.
+    pub turn_allocations: Gauge,
+    /// Requests and packets towards a denied peer address, refused by the embedded relay.
+    pub turn_denied_peer: Counter,
+    pub turn_refused: Family<RejectLabel, Counter>,
 }
 
 impl Metrics {
@@ -37,6 +42,9 @@ impl Metrics {
             messages_rejected: Family::default(),
             invitations_sent: Counter::default(),
             invitations_failed: Counter::default(),
+            turn_allocations: Gauge::default(),
+            turn_denied_peer: Counter::default(),
+            turn_refused: Family::default(),
             registry: Registry::default(),
         };
         registry.register("live_sessions", "Sessions in progress", m.live_sessions.clone());
@@ -63,7 +71,27 @@ impl Metrics {
             "Invitation e-mails the mail relay refused or did not take in time",
             m.invitations_failed.clone(),
         );
+        registry.register(
+            "turn_allocations",
+            "Live allocations on the embedded TURN relay",
+            m.turn_allocations.clone(),
+        );
+        registry.register(
+            "turn_denied_peer",
+            "TURN requests and packets towards a denied peer address (embedded relay)",
+            m.turn_denied_peer.clone(),
+        );
+        registry.register(
+            "turn_refused",
+            "TURN requests refused by the embedded relay, by reason (expired, malformed, bad_realm, quota)",
+            m.turn_refused.clone(),
+        );
         Self { registry, ..m }
+    }
+
+    /// Counts one TURN request the embedded relay refused.
+    pub fn turn_refused(&self, reason: &'static str) {
+        self.turn_refused.get_or_create(&RejectLabel { reason }).inc();
     }
 
     /// Counts one rejected message.

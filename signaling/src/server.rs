@@ -18,7 +18,9 @@ use crate::hub::{self, HubMsg};
 use crate::invitations::Mailer;
 use crate::invitations::smtp::SmtpMailer;
 use crate::metrics::Metrics;
+use crate::relay::{EmbeddedRelay, RelaySettings};
 use crate::store::{self, Store};
+use tandem_turn_config::TurnConfig;
 
 /// A started server.
 pub struct RunningServer {
@@ -26,6 +28,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// Its public URL (`http://127.0.0.1:PORT` by default).
     pub url: String,
+    /// The embedded TURN relay's UDP address, when it runs.
+    pub relay_addr: Option<SocketAddr>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -70,11 +74,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     };
     let tokens = TokenIssuer::new(key, Duration::from_secs(config.auth.token_ttl_secs));
     let metrics = Arc::new(Metrics::new());
+    let (turn, relay) = start_turn(&config, metrics.clone()).await?;
+    let relay_addr = relay.as_ref().map(EmbeddedRelay::local_addr);
     let core_config = CoreConfig {
         grace: config.grace(),
         max_participants: config.session.max_participants,
         public_url: url.clone(),
         ice_servers: config.ice_servers.clone(),
+        turn,
     };
     let registry = Registry::new(core_config, rand::rngs::StdRng::from_os_rng());
 
@@ -130,13 +137,61 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             tracing::warn!("some connections did not close within 5 s");
         }
         drop(state);
+        if let Some(relay) = relay {
+            relay.close().await;
+        }
         writer.await.context("report writer panicked")?;
         store.close().await;
         serve_task.await.context("HTTP server panicked")?.context("HTTP server failed")?;
         tracing::info!("shut down cleanly");
         Ok(())
     });
-    Ok(RunningServer { addr, url, stop, task })
+    Ok(RunningServer { addr, url, relay_addr, stop, task })
+}
+
+/// The TURN configuration participants get credentials for, and the embedded
+/// relay when it is enabled (its URLs are added to the configured ones).
+async fn start_turn(
+    config: &Config,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<(Option<TurnConfig>, Option<EmbeddedRelay>)> {
+    let mut settings = config.turn.clone();
+    if !config.relay.enabled {
+        let turn = config.turn_config()?;
+        let any = !turn.ice_servers("-", std::time::SystemTime::now()).is_empty();
+        return Ok((any.then_some(turn), None));
+    }
+    if settings.secret.is_none() {
+        // Like auth.token_secret: random at each start unless configured (coturn then needs it configured).
+        let bytes: [u8; 32] = rand::random();
+        settings.secret = Some(bytes.iter().map(|b| format!("{b:02x}")).collect());
+    }
+    let turn = settings.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let minter = turn.minter().cloned().context("a TURN secret is set just above")?;
+    let public_ip = config.relay_public_ip()?;
+    let relay = EmbeddedRelay::start(
+        RelaySettings {
+            listen: config.relay_listen(),
+            public_ip,
+            realm: turn.settings().realm.clone(),
+            minter,
+            filter: turn.peer_filter().clone(),
+            min_port: turn.settings().min_port,
+            max_port: turn.settings().max_port,
+            user_quota: turn.settings().user_quota,
+            total_quota: turn.settings().total_quota,
+        },
+        metrics,
+    )
+    .await?;
+    let host = match public_ip {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    let port = relay.local_addr().port();
+    let turn = turn
+        .with_urls(vec![format!("stun:{host}:{port}")], vec![format!("turn:{host}:{port}?transport=udp")]);
+    Ok((Some(turn), Some(relay)))
 }
 
 /// Applies report events in batches until the hub is gone and the queue is empty.

@@ -116,7 +116,7 @@ pub enum TurnConfigError {
 
 /// Validated TURN settings: everything needed to mint credentials and hand
 /// out ICE servers, and to configure a relay.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct TurnConfig {
     settings: TurnSettings,
     minter: Option<CredentialMinter>,

@@ -24,8 +24,11 @@ pub struct CoreConfig {
     pub max_participants: usize,
     /// The site's address; invite links are `{public_url}/join/{number}#invite={token}`.
     pub public_url: String,
-    /// STUN/TURN servers handed to every participant.
+    /// STUN/TURN servers handed to every participant as they are (static credentials).
     pub ice_servers: Vec<IceServer>,
+    /// STUN/TURN servers with a credential minted per participant (NET-2),
+    /// handed out after `ice_servers` on `session_created`, `joined` and `resumed`.
+    pub turn: Option<tandem_turn_config::TurnConfig>,
 }
 
 impl Default for CoreConfig {
@@ -35,8 +38,24 @@ impl Default for CoreConfig {
             max_participants: 16,
             public_url: "http://127.0.0.1:8080".into(),
             ice_servers: Vec::new(),
+            turn: None,
         }
     }
+}
+
+/// The ICE servers for participant `pid` at `now`: the static ones, then the
+/// TURN servers with a credential minted for `pid` (username `<expiry>:<pid>`).
+fn ice_servers_for(config: &CoreConfig, pid: ParticipantId, now: Timestamp) -> Vec<IceServer> {
+    let mut list = config.ice_servers.clone();
+    if let Some(turn) = &config.turn {
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(now.unix_millis());
+        list.extend(turn.ice_servers(&pid.to_string(), at).into_iter().map(|e| IceServer {
+            urls: e.urls,
+            username: e.username,
+            credential: e.credential,
+        }));
+    }
+    list
 }
 
 /// What an invitation e-mail may say about a session; see [`Registry::invitation`].
@@ -196,7 +215,7 @@ impl Registry {
                 self.join(conn, session_number, name, invite_token, now, out)
             }
             Request::Assist { agent, session_number } => self.assist(conn, agent, session_number, now, out),
-            Request::Resume { resume_token } => self.resume(conn, &resume_token, out),
+            Request::Resume { resume_token } => self.resume(conn, &resume_token, now, out),
             Request::Admit { participant_id } => self.admit(conn, participant_id, now, out),
             Request::Refuse { participant_id } => self.refuse(conn, participant_id, out),
             Request::Relay { to, signal } => self.relay(conn, to, signal, out),
@@ -264,7 +283,7 @@ impl Registry {
                 resume_token,
                 invite_token,
                 invite_link,
-                ice_servers: self.config.ice_servers.clone(),
+                ice_servers: ice_servers_for(&self.config, pid, now),
             },
         });
         self.broadcast_participants(number, out);
@@ -295,7 +314,7 @@ impl Registry {
         if invited {
             let role = session.role_for_new_customer();
             let (pid, resume_token) = self.add_participant(number, conn, name, role, None, now, out);
-            self.send_joined(number, pid, resume_token, out);
+            self.send_joined(number, pid, resume_token, now, out);
         } else {
             let (pid, resume_token) = self.add_participant(number, conn, name, Role::Waiting, None, now, out);
             out.push(Output::Send {
@@ -322,12 +341,18 @@ impl Registry {
         self.ensure_room(session)?;
         let (pid, resume_token) =
             self.add_participant(number, conn, agent.name, Role::AssistantCsr, Some(agent.id), now, out);
-        self.send_joined(number, pid, resume_token, out);
+        self.send_joined(number, pid, resume_token, now, out);
         self.broadcast_participants(number, out);
         Ok(())
     }
 
-    fn resume(&mut self, conn: ConnId, token: &ResumeToken, out: &mut Outputs) -> Result<(), ErrorCode> {
+    fn resume(
+        &mut self,
+        conn: ConnId,
+        token: &ResumeToken,
+        now: Timestamp,
+        out: &mut Outputs,
+    ) -> Result<(), ErrorCode> {
         self.ensure_unbound(conn)?;
         let &pid = self.by_resume_token.get(token).ok_or(ErrorCode::ResumeFailed)?;
         let number = self.by_participant[&pid];
@@ -352,7 +377,7 @@ impl Registry {
                 session: session.info(),
                 participant_id: pid,
                 role,
-                ice_servers: self.config.ice_servers.clone(),
+                ice_servers: ice_servers_for(&self.config, pid, now),
             }
         };
         out.push(Output::Send { conn, msg });
@@ -387,7 +412,7 @@ impl Registry {
             agent_id: None,
             at: now,
         }));
-        self.send_joined(number, target, resume_token, out);
+        self.send_joined(number, target, resume_token, now, out);
         self.broadcast_participants(number, out);
         Ok(())
     }
@@ -619,6 +644,7 @@ impl Registry {
         number: SessionNumber,
         pid: ParticipantId,
         resume_token: ResumeToken,
+        now: Timestamp,
         out: &mut Outputs,
     ) {
         let session = &self.sessions[&number];
@@ -631,7 +657,7 @@ impl Registry {
                     participant_id: pid,
                     role: p.role,
                     resume_token,
-                    ice_servers: self.config.ice_servers.clone(),
+                    ice_servers: ice_servers_for(&self.config, pid, now),
                 },
             });
         }

@@ -5,8 +5,8 @@ use std::time::Duration;
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
 use tandem_wire::{
-    DisplayName, EndReason, ErrorCode, IceCandidate, InviteToken, ParticipantId, ResumeToken, Role, Sdp,
-    ServerMessage, SessionNumber, Signal, close_code,
+    DisplayName, EndReason, ErrorCode, IceCandidate, IceServer, InviteToken, ParticipantId, ResumeToken,
+    Role, Sdp, ServerMessage, SessionNumber, Signal, close_code,
 };
 
 use super::*;
@@ -687,4 +687,75 @@ fn invitation_details_only_for_the_sessions_csrs() {
     assert_eq!(h.reg.invitation(AgentId(1), other), None, "nor about a session that does not exist");
     h.req(2, Request::Leave);
     assert_eq!(h.reg.invitation(AgentId(2), c.number), None, "an assistant who left may not");
+}
+
+#[test]
+fn every_participant_gets_their_own_turn_credential_on_create_join_and_resume() {
+    let turn: tandem_turn_config::TurnSettings = toml::from_str(
+        r#"
+        secret = "0123456789abcdef0123"
+        stun_urls = ["stun:turn.example.com:3478"]
+        udp_urls = ["turn:turn.example.com:3478?transport=udp"]
+        tcp_urls = ["turn:turn.example.com:3478?transport=tcp"]
+        tls_urls = ["turns:turn.example.com:443?transport=tcp"]
+        tls_cert = "/etc/t.pem"
+        tls_key = "/etc/t.key"
+        "#,
+    )
+    .unwrap();
+    let mut h = Harness::with(CoreConfig {
+        turn: Some(turn.validate().unwrap()),
+        ice_servers: vec![IceServer {
+            urls: vec!["stun:static.example.com".into()],
+            username: None,
+            credential: None,
+        }],
+        ..CoreConfig::default()
+    });
+    let minter = tandem_turn_config::CredentialMinter::new("0123456789abcdef0123", Duration::from_secs(600));
+    let expiry = h.now.unix_millis() / 1000 + 600;
+    let check = |servers: &[IceServer], pid: ParticipantId| {
+        assert_eq!(servers.len(), 3, "static, STUN, TURN: {servers:?}");
+        assert_eq!(servers[0].urls, vec!["stun:static.example.com"]);
+        assert_eq!(servers[1].urls, vec!["stun:turn.example.com:3478"]);
+        assert_eq!(servers[2].urls.len(), 3, "UDP, TCP and TLS");
+        let user = servers[2].username.clone().unwrap();
+        assert_eq!(user, format!("{expiry}:{pid}"), "per participant, 10 minutes");
+        assert_eq!(servers[2].credential.as_deref(), Some(minter.password_for(&user).as_str()));
+    };
+    let out = h
+        .req(1, Request::CreateSession { agent: agent(1, "Carla"), session_type: None, tracking_code: None });
+    let Some(ServerMessage::SessionCreated { ice_servers, participant_id, invite_token, session, .. }) =
+        sent_to(&out, ConnId(1)).first().copied()
+    else {
+        panic!("{out:?}")
+    };
+    check(ice_servers, *participant_id);
+    let c = Created {
+        number: session.session_number,
+        csr: *participant_id,
+        invite: invite_token.clone(),
+        resume: ResumeToken::parse("x".repeat(22)).unwrap(),
+    };
+    let out = h.req(
+        2,
+        Request::Join { session_number: c.number, name: name("Ann"), invite_token: Some(c.invite.clone()) },
+    );
+    let Some(ServerMessage::Joined { ice_servers, participant_id: ann, resume_token, .. }) =
+        sent_to(&out, ConnId(2)).first().copied()
+    else {
+        panic!("{out:?}")
+    };
+    check(ice_servers, *ann);
+    assert_ne!(*ann, c.csr);
+    let (ann, resume_token) = (*ann, resume_token.clone());
+
+    // A resume later gets a fresh credential with a later expiry.
+    h.disconnect(2);
+    h.now = h.now.after(Duration::from_secs(30));
+    let out = h.req(3, Request::Resume { resume_token });
+    let Some(ServerMessage::Resumed { ice_servers, .. }) = sent_to(&out, ConnId(3)).first().copied() else {
+        panic!("{out:?}")
+    };
+    assert_eq!(ice_servers[2].username.as_deref(), Some(format!("{}:{ann}", expiry + 30).as_str()));
 }

@@ -1,0 +1,153 @@
+//! The listening socket, guarded: requests that would open the relay towards
+//! a denied peer are answered 403 here and never reach the TURN server.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use stun::attributes::ATTR_XOR_PEER_ADDRESS;
+use stun::error_code::{CODE_FORBIDDEN, ErrorCodeAttribute};
+use stun::fingerprint::FINGERPRINT;
+use stun::message::{
+    CLASS_ERROR_RESPONSE, CLASS_INDICATION, CLASS_REQUEST, METHOD_CHANNEL_BIND, METHOD_CREATE_PERMISSION,
+    METHOD_SEND, Message, MessageType, Setter,
+};
+use tandem_turn_config::PeerFilter;
+use tokio::net::UdpSocket;
+use webrtc_util::Conn;
+
+use crate::metrics::Metrics;
+
+/// The relay's listening socket with the peer check in front of the server.
+pub struct GuardedListener {
+    socket: UdpSocket,
+    filter: PeerFilter,
+    metrics: Arc<Metrics>,
+}
+
+impl GuardedListener {
+    pub fn new(socket: UdpSocket, filter: PeerFilter, metrics: Arc<Metrics>) -> Self {
+        Self { socket, filter, metrics }
+    }
+
+    /// What to do with one datagram from a client.
+    async fn screen(&self, packet: &[u8], from: SocketAddr) -> Verdict {
+        if !stun::message::is_message(packet) {
+            return Verdict::Pass; // ChannelData: only to bound channels, which passed this check
+        }
+        let mut m = Message::new();
+        if m.unmarshal_binary(packet).is_err() {
+            return Verdict::Pass; // the server answers malformed messages itself
+        }
+        let guarded = (m.typ.method == METHOD_CREATE_PERMISSION || m.typ.method == METHOD_CHANNEL_BIND)
+            && m.typ.class == CLASS_REQUEST
+            || m.typ.method == METHOD_SEND && m.typ.class == CLASS_INDICATION;
+        if !guarded {
+            return Verdict::Pass;
+        }
+        let denied = peer_addresses(&m).into_iter().find(|ip| !self.filter.allows(*ip));
+        let Some(ip) = denied else { return Verdict::Pass };
+        self.metrics.turn_denied_peer.inc();
+        tracing::info!(client = %from, peer = %ip, method = ?m.typ.method, "TURN request towards a denied peer refused");
+        if m.typ.class == CLASS_INDICATION {
+            return Verdict::Drop;
+        }
+        if let Some(reply) = forbidden(&m) {
+            let _ = self.socket.send_to(&reply, from).await;
+        }
+        Verdict::Drop
+    }
+}
+
+/// A 403 (Forbidden) error response to request `m`.
+fn forbidden(m: &Message) -> Option<Vec<u8>> {
+    let mut reply = Message::new();
+    let setters: Vec<Box<dyn Setter>> = vec![
+        Box::new(m.transaction_id),
+        Box::new(MessageType::new(m.typ.method, CLASS_ERROR_RESPONSE)),
+        Box::new(ErrorCodeAttribute { code: CODE_FORBIDDEN, reason: b"Forbidden peer address".to_vec() }),
+        Box::new(FINGERPRINT),
+    ];
+    reply.build(&setters).ok()?;
+    Some(reply.raw)
+}
+
+enum Verdict {
+    Pass,
+    Drop,
+}
+
+/// Every XOR-PEER-ADDRESS of `m` ([RFC 5766 §14.3](https://www.rfc-editor.org/rfc/rfc5766#section-14.3)).
+fn peer_addresses(m: &Message) -> Vec<IpAddr> {
+    const COOKIE: u32 = 0x2112_A442;
+    let mut out = Vec::new();
+    for a in &m.attributes.0 {
+        if a.typ != ATTR_XOR_PEER_ADDRESS || a.value.len() < 8 {
+            continue;
+        }
+        let v = &a.value;
+        match (v[1], v.len()) {
+            (0x01, 8) => {
+                let x = u32::from_be_bytes([v[4], v[5], v[6], v[7]]) ^ COOKIE;
+                out.push(IpAddr::V4(Ipv4Addr::from(x)));
+            }
+            (0x02, 20) => {
+                let mut key = [0u8; 16];
+                key[..4].copy_from_slice(&COOKIE.to_be_bytes());
+                key[4..].copy_from_slice(&m.transaction_id.0);
+                let mut b = [0u8; 16];
+                for i in 0..16 {
+                    b[i] = v[4 + i] ^ key[i];
+                }
+                out.push(IpAddr::V6(Ipv6Addr::from(b)));
+            }
+            // An address we cannot read is treated as denied: better refused than relayed.
+            _ => out.push(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        }
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl Conn for GuardedListener {
+    async fn connect(&self, addr: SocketAddr) -> webrtc_util::Result<()> {
+        Ok(self.socket.connect(addr).await?)
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
+        Ok(self.recv_from(buf).await?.0)
+    }
+
+    async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        loop {
+            let (n, from) = self.socket.recv_from(buf).await?;
+            match self.screen(&buf[..n], from).await {
+                Verdict::Pass => return Ok((n, from)),
+                Verdict::Drop => continue,
+            }
+        }
+    }
+
+    async fn send(&self, buf: &[u8]) -> webrtc_util::Result<usize> {
+        Ok(self.socket.send(buf).await?)
+    }
+
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        Ok(self.socket.send_to(buf, target).await?)
+    }
+
+    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
+        Ok(self.socket.local_addr()?)
+    }
+
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
+    async fn close(&self) -> webrtc_util::Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &(dyn std::any::Any + Send + Sync) {
+        self
+    }
+}

@@ -1,0 +1,106 @@
+//! The embedded TURN relay (NET-2): the webrtc-rs `turn` server on UDP, for the
+//! single-binary default. Production sites run coturn with the generated
+//! configuration instead (`tandem-signaling turn coturn-config`).
+//!
+//! Three things are added around the stock server:
+//!
+//! - [`auth::RestAuth`]: accepts the TURN REST credentials the signaling
+//!   server mints (`<expiry>:<participant id>`, HMAC-SHA1 of the shared
+//!   secret); the stock handler expects a bare timestamp as the username.
+//! - [`guard::GuardedListener`], around the listening socket: answers
+//!   `CreatePermission` and `ChannelBind` towards a denied peer address with
+//!   403 Forbidden, and drops `Send` indications to one, before the server
+//!   sees them.
+//! - [`sockets::FilteredRelaySocket`], around every relayed socket: never sends
+//!   to nor accepts from a denied address (the last line of defence), and
+//!   counts allocations per credential for the quota.
+//!
+//! ```text
+//! client --UDP--> GuardedListener --> turn::server (auth: RestAuth)
+//!                                        | Allocate: FilteredRelays::allocate_conn (quota)
+//!                                        v
+//!                                  FilteredRelaySocket <--UDP--> peer (PeerFilter)
+//! ```
+
+pub mod auth;
+pub mod guard;
+pub mod sockets;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tandem_turn_config::{CredentialMinter, PeerFilter};
+use tokio::net::UdpSocket;
+use turn::server::Server;
+use turn::server::config::{ConnConfig, ServerConfig};
+
+use crate::metrics::Metrics;
+
+/// What the embedded relay needs.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// UDP address to listen on.
+    pub listen: SocketAddr,
+    /// The address clients reach relayed sockets at (the XOR-RELAYED-ADDRESS).
+    pub public_ip: IpAddr,
+    pub realm: String,
+    pub minter: CredentialMinter,
+    pub filter: PeerFilter,
+    pub min_port: u16,
+    pub max_port: u16,
+    /// Concurrent allocations per credential (username) and in total.
+    pub user_quota: u32,
+    pub total_quota: u32,
+}
+
+/// A running embedded relay.
+pub struct EmbeddedRelay {
+    server: Server,
+    addr: SocketAddr,
+}
+
+impl EmbeddedRelay {
+    /// Binds the listener and starts serving.
+    pub async fn start(settings: RelaySettings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let socket = UdpSocket::bind(settings.listen).await.with_context(|| {
+            format!(
+                "the embedded TURN relay cannot listen on UDP {} (in use? set relay.listen, or relay.enabled = false)",
+                settings.listen
+            )
+        })?;
+        let addr = socket.local_addr()?;
+        let pending_user = Arc::new(std::sync::Mutex::new(None));
+        let listener = guard::GuardedListener::new(socket, settings.filter.clone(), metrics.clone());
+        let relays = sockets::FilteredRelays::new(&settings, pending_user.clone(), metrics.clone());
+        let auth =
+            auth::RestAuth::new(settings.minter.clone(), settings.realm.clone(), pending_user, metrics);
+        let server = Server::new(ServerConfig {
+            conn_configs: vec![ConnConfig {
+                conn: Arc::new(listener),
+                relay_addr_generator: Box::new(relays),
+            }],
+            realm: settings.realm.clone(),
+            auth_handler: Arc::new(auth),
+            channel_bind_timeout: Duration::from_secs(0), // the crate's default, 10 minutes
+            alloc_close_notify: None,
+        })
+        .await
+        .context("starting the embedded TURN relay")?;
+        tracing::info!(%addr, public_ip = %settings.public_ip, "embedded TURN relay listening (UDP)");
+        Ok(Self { server, addr })
+    }
+
+    /// The UDP address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops it: every allocation and socket is closed.
+    pub async fn close(self) {
+        if let Err(e) = self.server.close().await {
+            tracing::warn!(error = %e, "closing the embedded TURN relay");
+        }
+    }
+}
