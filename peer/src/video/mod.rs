@@ -27,7 +27,7 @@ pub struct I420Frame {
 impl I420Frame {
     /// A frame from tightly packed I420 planes; `None` when the sizes do not fit.
     pub fn from_packed(width: usize, height: usize, data: Vec<u8>) -> Option<Self> {
-        let ok = width % 2 == 0 && height % 2 == 0 && data.len() == width * height * 3 / 2;
+        let ok = width.is_multiple_of(2) && height.is_multiple_of(2) && data.len() == width * height * 3 / 2;
         ok.then_some(Self { width, height, data })
     }
 
