@@ -51,6 +51,7 @@ byId("start-form", HTMLFormElement).addEventListener("submit", (ev) => {
   const sessionType = byId("start-type", HTMLInputElement).value.trim();
   const tracking = byId("start-tracking", HTMLInputElement).value.trim();
   byId("notes-text", HTMLTextAreaElement).value = "";
+  byId("notes-status", HTMLElement).textContent = "";
   runtime.send({
     type: "create_session",
     token: agent.token,
@@ -117,6 +118,8 @@ const endDialog = byId("end-dialog", HTMLDialogElement);
 const endNotes = byId("end-notes", HTMLTextAreaElement);
 byId("end-session", HTMLButtonElement).addEventListener("click", () => {
   endNotes.value = notes.value;
+  // Escape closes without a value: it must not count as an earlier "end".
+  endDialog.returnValue = "";
   endDialog.showModal();
   endNotes.focus();
 });

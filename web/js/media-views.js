@@ -159,9 +159,11 @@ export function consentPanel(runtime, currentT) {
  */
 export function screenPanel(runtime, currentT) {
   const box = byId("screen-videos", HTMLElement);
+  const empty = document.getElementById("screen-empty");
   /** @param {SessionState} state */
   return function render(state) {
     const t = currentT();
+    if (empty) empty.hidden = runtime.media.videos("screen").length > 0;
     syncVideos(
       box,
       runtime.media.videos("screen").map((v) => ({ key: v.stream.id, stream: v.stream, from: v.from, source: "screen", caption: t("screen.of", { name: nameOf(state, v.from) ?? "" }) })),

@@ -9,6 +9,13 @@ import assert from "node:assert/strict";
 import { CSR_NAME, startWorld, until } from "./harness.js";
 import { assertPlaying, joinAndAdmit, startSession } from "./flows.js";
 
+/** With TANDEM_SCREENSHOTS=1: docs/screenshots/{name}.png of the page as it is (1280x800). */
+async function screenshot(p, name) {
+  if (!process.env.TANDEM_SCREENSHOTS) return;
+  await p.page.evaluate(() => window.scrollTo(0, 0));
+  await p.page.screenshot({ path: new URL(`../../../docs/screenshots/${name}.png`, import.meta.url).pathname });
+}
+
 /** Remote video streams a page has, by source (null: not announced). */
 const remoteVideos = (p) =>
   p.page.evaluate(() => [...globalThis.tandemRuntime.media.remote.values()].map((v) => ({ from: v.from, source: v.source, live: v.stream.getVideoTracks().filter((t) => t.readyState === "live").length })));
@@ -72,6 +79,7 @@ test("camera both ways; request view refused then allowed; share my screen with 
   assert.equal(await csr.page.locator("#screen-videos figcaption").textContent(), "Screen of Ann");
   assert.deepEqual((await remoteVideos(csr)).map((v) => v.source).sort(), ["camera", "screen"]);
   await until("the CSR's status", () => csr.page.getByText("You are viewing the screen of Ann.").isVisible());
+  await screenshot(csr, "dashboard");
 
   // The approving side stops it at any time.
   await until("Ann's status", () => ann.page.getByText(`You are showing your screen to ${CSR_NAME}.`).isVisible());
@@ -87,6 +95,7 @@ test("camera both ways; request view refused then allowed; share my screen with 
   await until("the CSR waits", () => csr.page.getByText("Waiting for Ann to accept your screen…").isVisible());
   await new Promise((r) => setTimeout(r, 1000));
   assert.deepEqual((await remoteVideos(ann)).map((v) => v.source), ["camera"], "no screen before Ann accepts");
+  await screenshot(ann, "customer");
   await offer.getByRole("button", { name: "Allow" }).click();
   await assertPlaying(ann, "#screen-videos figure[data-source=screen] video", "Ann sees the CSR's screen");
   assert.equal(await ann.page.locator("#screen-videos figcaption").textContent(), `Screen of ${CSR_NAME}`);

@@ -112,13 +112,6 @@ test("CSR and customers: lobby, admit, invite link, chat, hostile name, leave, e
     await until(`${who}'s audio packets keep coming`, async () => (await audioIn(p)) > first + 20);
   }
 
-  if (process.env.TANDEM_SCREENSHOTS) {
-    const dir = new URL("../../../docs/screenshots/", import.meta.url);
-    for (const p of [csr, bob]) await p.page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
-    await csr.page.screenshot({ path: new URL("dashboard.png", dir).pathname });
-    await bob.page.screenshot({ path: new URL("customer.png", dir).pathname });
-  }
-
   // --- The hostile name is text everywhere; no dialog fired, no image element was made.
   for (const p of [csr, bob]) {
     assert.ok((await p.page.locator("#participants").textContent())?.includes(HOSTILE));

@@ -174,4 +174,5 @@ export default {
   "compact.on": "Compact view",
   "compact.off": "Full console",
   "compact.tray": "Compact console",
+  "screen.none": "No screen is shared with you.",
 };

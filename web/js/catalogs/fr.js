@@ -174,4 +174,5 @@ export default {
   "compact.on": "Vue compacte",
   "compact.off": "Console complète",
   "compact.tray": "Console compacte",
+  "screen.none": "Aucun écran n’est partagé avec vous.",
 };

@@ -174,4 +174,5 @@ export default {
   "compact.on": "Compacte weergave",
   "compact.off": "Volledige console",
   "compact.tray": "Compacte console",
+  "screen.none": "Er wordt geen scherm met u gedeeld.",
 };

@@ -174,4 +174,5 @@ export default {
   "compact.on": "Vista compacta",
   "compact.off": "Consola completa",
   "compact.tray": "Consola compacta",
+  "screen.none": "Nenhum ecrã está a ser partilhado consigo.",
 };

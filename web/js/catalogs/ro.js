@@ -174,4 +174,5 @@ export default {
   "compact.on": "Vizualizare compactă",
   "compact.off": "Consolă completă",
   "compact.tray": "Consolă compactă",
+  "screen.none": "Niciun ecran nu este partajat cu dvs.",
 };

@@ -174,4 +174,5 @@ export default {
   "compact.on": "Kompaktni prikaz",
   "compact.off": "Potpuna konzola",
   "compact.tray": "Kompaktna konzola",
+  "screen.none": "Nijedan ekran nije podeljen s vama.",
 };
