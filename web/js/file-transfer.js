@@ -11,8 +11,9 @@
  * of READ_BYTES and sends CHUNK_BYTES at a time, waiting whenever the
  * channel's `bufferedAmount` is above HIGH_WATER (back-pressure, W3C WebRTC
  * §6.2 `bufferedamountlow`); the downloader hashes each chunk as it arrives
- * and folds the chunks into Blobs of BLOB_PART_BYTES, which the browser may
- * keep on disk. Both sides hash incrementally (sha256.js).
+ * and writes them to a sink: a file in the origin's private file system
+ * (OPFS, on disk) when the browser has one, else Blobs of BLOB_PART_BYTES,
+ * which the browser may page to disk. Both sides hash incrementally (sha256.js).
  */
 
 import { decodeFileMessage, encodeChannelMessage, MAX_CHANNEL_MESSAGE_BYTES, MAX_FILE_NAME_CHARS, MAX_OFFERED_FILES } from "./channel-codec.js";
@@ -182,6 +183,96 @@ export class FilePublisher {
 }
 
 /**
+ * Where received bytes go. `write` is called in order; `finish` resolves with the whole file.
+ * @typedef {object} Sink
+ * @property {(chunk: ArrayBuffer) => void} write
+ * @property {() => Promise<Blob>} finish
+ * @property {() => void} abort
+ */
+
+/**
+ * Collects chunks in memory, folded into Blobs of BLOB_PART_BYTES (the
+ * browser's blob storage may move large ones to disk).
+ * @returns {Sink}
+ */
+export function blobSink() {
+  /** @type {ArrayBuffer[]} */
+  let parts = [];
+  let partBytes = 0;
+  /** @type {Blob[]} */
+  let blobs = [];
+  return {
+    write(chunk) {
+      parts.push(chunk);
+      partBytes += chunk.byteLength;
+      if (partBytes >= BLOB_PART_BYTES) {
+        blobs.push(new Blob(parts));
+        parts = [];
+        partBytes = 0;
+      }
+    },
+    async finish() {
+      if (parts.length > 0) blobs.push(new Blob(parts));
+      parts = [];
+      return new Blob(blobs);
+    },
+    abort() {
+      parts = [];
+      blobs = [];
+    },
+  };
+}
+
+/**
+ * Writes chunks to a file in the origin private file system
+ * (https://fs.spec.whatwg.org/#sandboxed-filesystem), so a large download
+ * lives on disk, not in memory. Null when the browser offers no OPFS.
+ * @param {string} name a file name unique to this download
+ * @returns {Promise<Sink | null>}
+ */
+export async function opfsSink(name) {
+  try {
+    const root = await navigator.storage.getDirectory();
+    const handle = await root.getFileHandle(name, { create: true });
+    const writable = await handle.createWritable();
+    /** @type {Promise<void>} writes in order, one after the other */
+    let queue = Promise.resolve();
+    /** @type {unknown} */
+    let failed = null;
+    return {
+      write(chunk) {
+        queue = queue.then(() => writable.write(chunk)).catch((err) => {
+          failed = err;
+        });
+      },
+      async finish() {
+        await queue;
+        if (failed) throw failed;
+        await writable.close();
+        return handle.getFile();
+      },
+      abort() {
+        void queue.then(() => writable.abort()).then(() => root.removeEntry(name)).catch(() => {});
+      },
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Removes a finished download's OPFS file (no-op without OPFS).
+ * @param {string} name
+ */
+export async function removeOpfsFile(name) {
+  try {
+    await (await navigator.storage.getDirectory()).removeEntry(name);
+  } catch {
+    // Not there, or no OPFS.
+  }
+}
+
+/**
  * @typedef {object} DownloadResult
  * @property {Blob} blob the file, made of Blob parts
  * @property {string} sha256 what the publisher announced, which the received bytes match
@@ -189,7 +280,7 @@ export class FilePublisher {
 
 /** A download failed: `code` says why (for the page's message). */
 export class DownloadError extends Error {
-  /** @param {'unknown_file' | 'read_failed' | 'bad_message' | 'hash_mismatch' | 'closed' | 'cancelled'} code */
+  /** @param {'unknown_file' | 'read_failed' | 'bad_message' | 'hash_mismatch' | 'write_failed' | 'closed' | 'cancelled'} code */
   constructor(code) {
     super(`download failed: ${code}`);
     this.code = code;
@@ -201,18 +292,14 @@ export class DownloadError extends Error {
  * side opened). Resolves with the verified file; rejects with DownloadError.
  * @param {Channel} channel
  * @param {FileEntry} entry what the offer said
- * @param {{ onProgress?: (bytes: number, total: number) => void, signal?: AbortSignal }} [opts]
+ * @param {{ onProgress?: (bytes: number, total: number) => void, signal?: AbortSignal, sink?: Sink }} [opts] `sink`: default blobSink()
  * @returns {Promise<DownloadResult>}
  */
 export function downloadFile(channel, entry, opts = {}) {
   channel.binaryType = "arraybuffer";
   return new Promise((resolve, reject) => {
     const hash = new Sha256();
-    /** @type {ArrayBuffer[]} */
-    let parts = [];
-    let partBytes = 0;
-    /** @type {Blob[]} */
-    const blobs = [];
+    const sink = opts.sink ?? blobSink();
     let received = 0;
     let started = false;
     let finished = false;
@@ -222,8 +309,10 @@ export function downloadFile(channel, entry, opts = {}) {
       finished = true;
       channel.removeEventListener("message", onMessage);
       channel.close();
-      if (err) reject(err);
-      else resolve(result);
+      if (err) {
+        sink.abort();
+        reject(err);
+      } else resolve(result);
     };
     const onMessage = (/** @type {MessageEvent} */ ev) => {
       if (finished) return;
@@ -231,14 +320,8 @@ export function downloadFile(channel, entry, opts = {}) {
         const n = ev.data.byteLength;
         if (!started || n === 0 || n > MAX_CHANNEL_MESSAGE_BYTES || received + n > entry.size) return finish(new DownloadError("bad_message"));
         hash.update(ev.data);
-        parts.push(ev.data);
-        partBytes += n;
+        sink.write(ev.data);
         received += n;
-        if (partBytes >= BLOB_PART_BYTES) {
-          blobs.push(new Blob(parts));
-          parts = [];
-          partBytes = 0;
-        }
         opts.onProgress?.(received, entry.size);
         return;
       }
@@ -253,9 +336,14 @@ export function downloadFile(channel, entry, opts = {}) {
         case "done": {
           if (!started || received !== entry.size) return finish(new DownloadError("bad_message"));
           if (hash.hex() !== msg.sha256) return finish(new DownloadError("hash_mismatch"));
-          if (parts.length > 0) blobs.push(new Blob(parts));
-          parts = [];
-          return finish(null, { blob: new Blob(blobs), sha256: msg.sha256 });
+          const sha256 = msg.sha256;
+          // No more messages matter; the channel closes once the file is complete.
+          channel.removeEventListener("message", onMessage);
+          sink.finish().then(
+            (blob) => finish(null, { blob, sha256 }),
+            () => finish(new DownloadError("write_failed")),
+          );
+          return;
         }
         case "error":
           return finish(new DownloadError(msg.code));

@@ -7,7 +7,7 @@
  */
 
 import { decodeFileMessage } from "./channel-codec.js";
-import { DownloadError, FilePublisher, downloadFile, transferStats } from "./file-transfer.js";
+import { DownloadError, FilePublisher, blobSink, downloadFile, opfsSink, removeOpfsFile, transferStats } from "./file-transfer.js";
 import { FILES_LABEL, FILE_PREFIX } from "./peers.js";
 
 /** @typedef {import('./peers.js').PeerMesh} PeerMesh */
@@ -27,6 +27,8 @@ import { FILES_LABEL, FILE_PREFIX } from "./peers.js";
  * @property {string | null} sha256
  * @property {string | null} error a DownloadError code
  * @property {AbortController} abort
+ * @property {string} diskName the download's file in the origin private file system, if used
+ * @property {'disk' | 'memory' | null} storage where the bytes go
  */
 
 export class FilesController {
@@ -73,22 +75,32 @@ export class FilesController {
   }
 
   /** @param {ParticipantId} from @param {number} fileId */
-  download(from, fileId) {
+  async download(from, fileId) {
     const entry = this.offers.get(from)?.find((f) => f.file_id === fileId);
     const mesh = this.mesh();
     if (!entry || !mesh) return;
     const k = `${from}:${fileId}`;
     const old = this.downloads.get(k);
     if (old?.status === "running") return;
-    if (old?.url) URL.revokeObjectURL(old.url);
-    const channel = mesh.openChannel(from, `${FILE_PREFIX}${this.nextTransfer++}`);
-    if (!channel) return;
+    if (old) this.release(old);
+    const transfer = this.nextTransfer++;
     const now = performance.now();
     /** @type {Download} */
-    const d = { from, entry, status: "running", bytes: 0, startedAt: now, updatedAt: now, progressEvents: 0, url: null, sha256: null, error: null, abort: new AbortController() };
+    const d = { from, entry, status: "running", bytes: 0, startedAt: now, updatedAt: now, progressEvents: 0, url: null, sha256: null, error: null, abort: new AbortController(), diskName: `tandem-download-${Date.now()}-${transfer}`, storage: null };
     this.downloads.set(k, d);
     this.changed();
+    // On disk when the browser lets us (a large file never sits in memory), else Blob parts.
+    const disk = await opfsSink(d.diskName);
+    d.storage = disk ? "disk" : "memory";
+    const channel = this.mesh()?.openChannel(from, `${FILE_PREFIX}${transfer}`);
+    if (!channel || d.abort.signal.aborted) {
+      disk?.abort();
+      d.status = d.abort.signal.aborted ? "cancelled" : "failed";
+      this.changed();
+      return;
+    }
     downloadFile(channel, entry, {
+      sink: disk ?? blobSink(),
       signal: d.abort.signal,
       onProgress: (bytes) => {
         d.bytes = bytes;
@@ -151,14 +163,18 @@ export class FilesController {
   }
 
   reset() {
-    for (const d of this.downloads.values()) {
-      d.abort.abort();
-      if (d.url) URL.revokeObjectURL(d.url);
-    }
+    for (const d of this.downloads.values()) this.release(d);
     this.downloads.clear();
     this.offers.clear();
     this.uploads.clear();
     this.publisher = new FilePublisher();
+  }
+
+  /** Stops a download and frees what it holds (object URL, OPFS file). @private @param {Download} d */
+  release(d) {
+    d.abort.abort();
+    if (d.url) URL.revokeObjectURL(d.url);
+    if (d.storage === "disk") void removeOpfsFile(d.diskName);
   }
 
   /** @private */

@@ -64,7 +64,7 @@ export function filesPanel(runtime, currentT) {
           button.addEventListener("click", () => {
             const d = files.downloads.get(k);
             if (d?.status === "running") files.cancel(from, entry.file_id);
-            else files.download(from, entry.file_id);
+            else void files.download(from, entry.file_id);
           });
           const bar = el("progress", { max: String(Math.max(entry.size, 1)), value: "0", "aria-label": t("files.progress_named", { name: entry.name }) });
           row = el(
@@ -114,6 +114,7 @@ export function filesPanel(runtime, currentT) {
           }
           row.dataset.status = d.status;
           row.dataset.progressEvents = String(d.progressEvents);
+          row.dataset.storage = d.storage ?? "";
         }
         return row;
       }),

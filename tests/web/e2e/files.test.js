@@ -65,6 +65,7 @@ test("the CSR publishes files; the customer downloads 50 MB with progress and a 
   const elapsed = (Date.now() - t0) / 1000;
   assert.equal(await row.getAttribute("data-status"), "done", await row.locator(".file-status").textContent());
   assert.equal(await row.locator(".file-status").textContent(), `Received and verified (SHA-256 ${want.slice(0, 16)}…).`);
+  assert.equal(await row.getAttribute("data-storage"), "disk", "received into the origin private file system, not memory");
   const events = Number(await row.getAttribute("data-progress-events"));
   assert.ok(events >= 100, `progress events: ${events}`);
   assert.ok(progressValues.size >= 2, `the progress bar moved: ${[...progressValues].join(", ")}`);
