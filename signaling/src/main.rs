@@ -27,6 +27,9 @@ struct Cli {
     /// Log line format.
     #[arg(long, global = true, env = "TANDEM_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// The TURN shared secret (turn.secret), for minting credentials and for coturn's config.
+    #[arg(long, global = true, env = "TANDEM_TURN_SECRET", hide_env_values = true)]
+    turn_secret: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -38,6 +41,15 @@ enum Command {
     /// Manage CSR (agent) accounts.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// TURN relay tools.
+    #[command(subcommand)]
+    Turn(TurnCommand),
+}
+
+#[derive(Subcommand)]
+enum TurnCommand {
+    /// Print coturn's turnserver.conf for the configured [turn] settings (it contains the secret).
+    CoturnConfig,
 }
 
 #[derive(clap::Args, Default)]
@@ -65,6 +77,15 @@ struct ServeArgs {
     web_root: Option<PathBuf>,
     #[command(flatten)]
     smtp: SmtpArgs,
+    /// UDP address of the embedded TURN relay (default: listen address, port 3478).
+    #[arg(long, env = "TANDEM_RELAY_LISTEN")]
+    relay_listen: Option<SocketAddr>,
+    /// The address clients reach the embedded relay at (needed when it listens on 0.0.0.0).
+    #[arg(long, env = "TANDEM_RELAY_PUBLIC_IP")]
+    relay_public_ip: Option<std::net::IpAddr>,
+    /// Do not run the embedded TURN relay (e.g. coturn serves the site).
+    #[arg(long, env = "TANDEM_NO_RELAY")]
+    no_relay: bool,
 }
 
 /// The mail relay for invitation e-mails; overrides `[smtp]` key by key.
@@ -166,6 +187,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(f) = cli.log_format {
         config.log_format = f;
     }
+    if cli.turn_secret.is_some() {
+        config.turn.secret = cli.turn_secret;
+    }
     init_logging(config.log_format);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match cli.command.unwrap_or_else(|| Command::Serve(Box::default())) {
@@ -174,6 +198,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(serve(config))
         }
         Command::Agent(cmd) => runtime.block_on(agent(config, cmd)),
+        Command::Turn(TurnCommand::CoturnConfig) => {
+            let turn = config.turn_config()?;
+            if turn.settings().secret.is_none() {
+                bail!(
+                    "turn.secret (or TANDEM_TURN_SECRET) is required: coturn and the signaling server share it"
+                );
+            }
+            print!("{}", tandem_turn_config::coturn::turnserver_conf(&turn));
+            Ok(())
+        }
     }
 }
 
@@ -200,6 +234,15 @@ fn apply_serve_args(config: &mut Config, a: ServeArgs) {
         config.web_root = v;
     }
     a.smtp.apply(&mut config.smtp);
+    if a.relay_listen.is_some() {
+        config.relay.listen = a.relay_listen;
+    }
+    if a.relay_public_ip.is_some() {
+        config.relay.public_ip = a.relay_public_ip;
+    }
+    if a.no_relay {
+        config.relay.enabled = false;
+    }
 }
 
 fn init_logging(format: LogFormat) {

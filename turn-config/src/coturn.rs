@@ -66,6 +66,12 @@ pub fn turnserver_conf(config: &TurnConfig) -> String {
     let mut denied = String::new();
     for r in config.peer_filter().denied() {
         let (first, last) = r.first_last();
+        if first.is_unspecified() && first == last {
+            // coturn 4.6 reads the unspecified address as "any address" and then
+            // denies every peer (found by signaling/tests/coturn.rs); coturn
+            // never relays to `::` anyway.
+            continue;
+        }
         if first == last {
             let _ = writeln!(denied, "denied-peer-ip={first}");
         } else {
@@ -156,7 +162,6 @@ mod tests {
             "denied-peer-ip=198.18.0.0-198.19.255.255",
             "denied-peer-ip=240.0.0.0-255.255.255.255",
             "denied-peer-ip=::1",
-            "denied-peer-ip=::",
             "denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
             "denied-peer-ip=fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
             "denied-peer-ip=::ffff:0.0.0.0-::ffff:255.255.255.255",
@@ -166,6 +171,10 @@ mod tests {
         ] {
             assert!(l.contains(&want), "missing {want:?} in\n{conf}");
         }
+        assert!(
+            !l.iter().any(|x| *x == "denied-peer-ip=::" || x.starts_with("denied-peer-ip=0:0:0:0:0:0:0:0")),
+            "coturn reads the unspecified address as any address:\n{conf}"
+        );
     }
 
     #[test]
