@@ -12,7 +12,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tandem_wire::{ServerMessage, SessionNumber, close_code};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::core::{AgentId, ConnId, Input, InvitationDetails, Output, Registry, ReportEvent, Timestamp};
+use crate::core::{
+    AgentId, ConnId, Input, InvitationDetails, Output, PathKind, Registry, ReportEvent, Timestamp,
+};
 use crate::metrics::Metrics;
 
 /// Capacity of each connection's outgoing queue; a client that lets it fill is dropped.
@@ -156,4 +158,8 @@ fn send(
 fn update_gauges(registry: &Registry, metrics: &Metrics) {
     metrics.live_sessions.set(i64::try_from(registry.session_count()).unwrap_or(i64::MAX));
     metrics.live_participants.set(i64::try_from(registry.participant_count()).unwrap_or(i64::MAX));
+    for (kind, n) in PathKind::ALL.iter().zip(registry.sessions_by_path()) {
+        let label = crate::metrics::PathLabel { path: kind.as_str() };
+        metrics.live_sessions_by_path.get_or_create(&label).set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
 }

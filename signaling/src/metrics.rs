@@ -12,11 +12,19 @@ pub struct RejectLabel {
     pub reason: &'static str,
 }
 
+/// A session's path kind: `unknown`, `host`, `srflx` or `relay`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PathLabel {
+    pub path: &'static str,
+}
+
 /// The server's metrics. Cheap to update from any task (atomics).
 pub struct Metrics {
     registry: Registry,
     pub live_sessions: Gauge,
     pub live_participants: Gauge,
+    /// Live sessions by the most indirect path any of their connections reported.
+    pub live_sessions_by_path: Family<PathLabel, Gauge>,
     pub connections: Gauge,
     pub sessions_created: Counter,
     pub messages_relayed: Counter,
@@ -36,6 +44,7 @@ impl Metrics {
         let m = Self {
             live_sessions: Gauge::default(),
             live_participants: Gauge::default(),
+            live_sessions_by_path: Family::default(),
             connections: Gauge::default(),
             sessions_created: Counter::default(),
             messages_relayed: Counter::default(),
@@ -52,6 +61,12 @@ impl Metrics {
             "live_participants",
             "Participants in live sessions, lobby included",
             m.live_participants.clone(),
+        );
+        registry.register(
+            "live_sessions_by_path",
+            "Sessions in progress by network path (relay if any connection is relayed, srflx if through NAT, \
+             host if direct, unknown before any path_report)",
+            m.live_sessions_by_path.clone(),
         );
         registry.register("websocket_connections", "Open WebSocket connections", m.connections.clone());
         registry.register("sessions_created", "Sessions created", m.sessions_created.clone());

@@ -53,6 +53,11 @@ pub enum ClientMessage {
     /// Save the session notes to the report (TOOL-6); CSRs only. Each save
     /// replaces the previous notes. Answered with [`ServerMessage::NotesSaved`].
     SaveNotes { notes: Notes },
+    /// The candidate pair the sender's ICE agent selected for its connection
+    /// with participant `with` (NET-2 visibility): shown to the session's CSRs,
+    /// stored in the report, counted in `/metrics`. Send it when the selected
+    /// pair changes. No reply.
+    PathReport { with: ParticipantId, local: CandidateType, remote: CandidateType, protocol: PathProtocol },
     /// Application-level keepalive; the server answers [`ServerMessage::Pong`].
     Ping {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,6 +80,7 @@ impl ClientMessage {
         "leave",
         "end_session",
         "save_notes",
+        "path_report",
         "ping",
     ];
 
@@ -93,6 +99,7 @@ impl ClientMessage {
             Self::Leave {} => "leave",
             Self::EndSession { .. } => "end_session",
             Self::SaveNotes { .. } => "save_notes",
+            Self::PathReport { .. } => "path_report",
             Self::Ping { .. } => "ping",
         }
     }
@@ -223,6 +230,15 @@ pub enum ServerMessage {
         /// When they were saved, Unix milliseconds.
         saved_at: u64,
     },
+    /// To the session's CSRs: the path a participant's connection with another
+    /// participant takes now (from their `path_report`).
+    PathReported {
+        from: ParticipantId,
+        with: ParticipantId,
+        local: CandidateType,
+        remote: CandidateType,
+        protocol: PathProtocol,
+    },
     /// Answer to `ping`.
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,6 +269,7 @@ impl ServerMessage {
         "candidate",
         "session_ended",
         "notes_saved",
+        "path_reported",
         "pong",
         "error",
     ];
@@ -260,6 +277,55 @@ impl ServerMessage {
     /// An error reply with the code's standard message.
     pub fn error(code: ErrorCode, in_reply_to: Option<&str>) -> Self {
         Self::Error { code, message: code.message().to_owned(), in_reply_to: in_reply_to.map(str::to_owned) }
+    }
+}
+
+/// An ICE candidate's type ([RFC 8445 §5.1.1](https://www.rfc-editor.org/rfc/rfc8445#section-5.1.1);
+/// W3C `RTCIceCandidateType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateType {
+    /// The peer's own address: a direct path.
+    Host,
+    /// Server reflexive: the peer's address as a STUN server saw it (through a NAT).
+    Srflx,
+    /// Peer reflexive: learnt from a connectivity check (through a NAT).
+    Prflx,
+    /// An address on a TURN relay: the media goes through the relay.
+    Relay,
+}
+
+impl CandidateType {
+    /// The wire name, also used in reports and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Host => "host",
+            Self::Srflx => "srflx",
+            Self::Prflx => "prflx",
+            Self::Relay => "relay",
+        }
+    }
+}
+
+/// The transport of the local candidate of a selected pair: `udp` or `tcp`,
+/// or for a relay candidate how the peer reaches the relay (W3C
+/// `RTCIceCandidateStats.relayProtocol`): `udp`, `tcp` or `tls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PathProtocol {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl PathProtocol {
+    /// The wire name, also used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Udp => "udp",
+            Self::Tcp => "tcp",
+            Self::Tls => "tls",
+        }
     }
 }
 

@@ -28,6 +28,8 @@ fn generate() -> String {
         IceCandidate::decl(&cfg),
         IceServer::decl(&cfg),
         Features::decl(&cfg),
+        CandidateType::decl(&cfg),
+        PathProtocol::decl(&cfg),
         SessionInfo::decl(&cfg),
         ParticipantInfo::decl(&cfg),
         Role::decl(&cfg),

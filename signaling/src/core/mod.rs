@@ -20,8 +20,8 @@ pub use registry::{CoreConfig, InvitationDetails, Registry};
 pub use time::Timestamp;
 
 use tandem_wire::{
-    AuthToken, ClientMessage, DisplayName, EndReason, ErrorCode, InviteToken, Label, Notes, ParticipantId,
-    ResumeToken, Role, ServerMessage, SessionId, SessionNumber, Signal,
+    AuthToken, CandidateType, ClientMessage, DisplayName, EndReason, ErrorCode, InviteToken, Label, Notes,
+    ParticipantId, PathProtocol, ResumeToken, Role, ServerMessage, SessionId, SessionNumber, Signal,
 };
 
 /// One WebSocket connection, numbered by the shell.
@@ -90,6 +90,55 @@ pub enum Request {
     SaveNotes {
         notes: Notes,
     },
+    /// The selected candidate pair towards participant `with`.
+    PathReport {
+        with: ParticipantId,
+        path: Path,
+    },
+}
+
+/// A selected ICE candidate pair, as a peer reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Path {
+    pub local: CandidateType,
+    pub remote: CandidateType,
+    pub protocol: PathProtocol,
+}
+
+impl Path {
+    /// The kind of path, for metrics: through a relay, through NAT (reflexive), or direct.
+    pub fn kind(self) -> PathKind {
+        use CandidateType::*;
+        match (self.local, self.remote) {
+            (Relay, _) | (_, Relay) => PathKind::Relay,
+            (Srflx | Prflx, _) | (_, Srflx | Prflx) => PathKind::Reflexive,
+            (Host, Host) => PathKind::Host,
+        }
+    }
+}
+
+/// How a session's media travels: the most indirect path any of its
+/// connections reported, or `Unknown` before any report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PathKind {
+    Unknown,
+    Host,
+    Reflexive,
+    Relay,
+}
+
+impl PathKind {
+    pub const ALL: [PathKind; 4] = [Self::Unknown, Self::Host, Self::Reflexive, Self::Relay];
+
+    /// The metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Host => "host",
+            Self::Reflexive => "srflx",
+            Self::Relay => "relay",
+        }
+    }
 }
 
 impl Request {
@@ -122,6 +171,9 @@ impl Request {
             ClientMessage::Leave {} => Self::Leave,
             ClientMessage::EndSession { notes } => Self::EndSession { notes },
             ClientMessage::SaveNotes { notes } => Self::SaveNotes { notes },
+            ClientMessage::PathReport { with, local, remote, protocol } => {
+                Self::PathReport { with, path: Path { local, remote, protocol } }
+            }
         };
         Ok(Some(request))
     }
@@ -143,6 +195,7 @@ impl Request {
             Self::Leave => "leave",
             Self::EndSession { .. } => "end_session",
             Self::SaveNotes { .. } => "save_notes",
+            Self::PathReport { .. } => "path_report",
         }
     }
 }
@@ -186,6 +239,14 @@ pub enum ReportEvent {
     SessionEnded {
         session_id: SessionId,
         reason: EndReason,
+        at: Timestamp,
+    },
+    /// Participant `from` reported the path of its connection with `with` (latest per pair).
+    PathReported {
+        session_id: SessionId,
+        from: ParticipantId,
+        with: ParticipantId,
+        path: Path,
         at: Timestamp,
     },
     /// A CSR saved the session notes; they replace earlier ones (TOOL-6).

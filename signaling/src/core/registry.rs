@@ -13,7 +13,7 @@ use tandem_wire::{
 };
 
 use super::session::{Participant, Session};
-use super::{Agent, AgentId, ConnId, Input, LeaveReason, Output, ReportEvent, Request, Timestamp};
+use super::{Agent, AgentId, ConnId, Input, LeaveReason, Output, Path, ReportEvent, Request, Timestamp};
 
 /// Settings of the session core.
 #[derive(Debug, Clone)]
@@ -163,6 +163,15 @@ impl Registry {
         })
     }
 
+    /// Live sessions by path kind, in the order of [`PathKind::ALL`].
+    pub fn sessions_by_path(&self) -> [usize; 4] {
+        let mut counts = [0; 4];
+        for s in self.sessions.values() {
+            counts[s.path_kind() as usize] += 1;
+        }
+        counts
+    }
+
     /// Number of live sessions.
     pub fn session_count(&self) -> usize {
         self.sessions.len()
@@ -231,6 +240,7 @@ impl Registry {
                 self.end_session(number, EndReason::EndedByCsr, now, out);
                 Ok(())
             }
+            Request::PathReport { with, path } => self.path_report(conn, with, path, now, out),
             Request::SaveNotes { notes } => {
                 let (number, pid, role) = self.caller(conn)?;
                 if !role.is_csr() {
@@ -260,6 +270,7 @@ impl Registry {
             tracking_code,
             invite_token: self.fresh_invite_token(),
             participants: Vec::new(),
+            paths: HashMap::new(),
         };
         let session_id = session.id;
         let invite_token = session.invite_token.clone();
@@ -481,6 +492,52 @@ impl Registry {
         let role = p.role;
         self.deadlines.insert((deadline, pid));
         self.broadcast_change_of(number, role, out);
+    }
+
+    /// A participant's selected path towards another: kept (latest per pair),
+    /// reported, and shown to the session's connected CSRs when it changed.
+    fn path_report(
+        &mut self,
+        conn: ConnId,
+        with: ParticipantId,
+        path: Path,
+        now: Timestamp,
+        out: &mut Outputs,
+    ) -> Result<(), ErrorCode> {
+        let (number, from, role) = self.caller(conn)?;
+        if role == Role::Waiting {
+            return Err(ErrorCode::NotAllowed);
+        }
+        let session = self.sessions.get_mut(&number).ok_or(ErrorCode::Internal)?;
+        // Same rule as relaying: another admitted participant of the same session.
+        if with == from || session.get(with).is_none_or(|p| p.role == Role::Waiting) {
+            return Err(ErrorCode::UnknownParticipant);
+        }
+        if session.paths.insert((from, with), path) == Some(path) {
+            return Ok(()); // unchanged: nothing new to show or store
+        }
+        out.push(Output::Report(ReportEvent::PathReported {
+            session_id: session.id,
+            from,
+            with,
+            path,
+            at: now,
+        }));
+        for p in session.participants.iter().filter(|p| p.role.is_csr()) {
+            if let Some(c) = p.conn {
+                out.push(Output::Send {
+                    conn: c,
+                    msg: ServerMessage::PathReported {
+                        from,
+                        with,
+                        local: path.local,
+                        remote: path.remote,
+                        protocol: path.protocol,
+                    },
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Records the notes in the report and confirms to the CSR who saved them.

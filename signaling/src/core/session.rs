@@ -1,11 +1,13 @@
 //! One live session and its participants (plain data with small queries).
 
+use std::collections::HashMap;
+
 use tandem_wire::{
     DisplayName, InviteToken, Label, ParticipantId, ParticipantInfo, ResumeToken, Role, SessionId,
     SessionInfo, SessionNumber,
 };
 
-use super::{AgentId, ConnId, Timestamp};
+use super::{AgentId, ConnId, Path, PathKind, Timestamp};
 
 /// A live session.
 #[derive(Debug)]
@@ -17,6 +19,8 @@ pub(super) struct Session {
     pub invite_token: InviteToken,
     /// In order of arrival; the lobby is the participants with [`Role::Waiting`].
     pub participants: Vec<Participant>,
+    /// The latest path each participant reported for its connection with another.
+    pub paths: HashMap<(ParticipantId, ParticipantId), Path>,
 }
 
 /// A participant (or a customer waiting in the lobby).
@@ -53,7 +57,13 @@ impl Session {
         self.participants.iter_mut().find(|p| p.id == id)
     }
 
+    /// The session's path kind: the most indirect path among its live connections.
+    pub fn path_kind(&self) -> PathKind {
+        self.paths.values().map(|p| p.kind()).max().unwrap_or(PathKind::Unknown)
+    }
+
     pub fn remove(&mut self, id: ParticipantId) -> Option<Participant> {
+        self.paths.retain(|(a, b), _| *a != id && *b != id);
         let i = self.participants.iter().position(|p| p.id == id)?;
         Some(self.participants.remove(i))
     }

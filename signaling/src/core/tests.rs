@@ -759,3 +759,56 @@ fn every_participant_gets_their_own_turn_credential_on_create_join_and_resume() 
     };
     assert_eq!(ice_servers[2].username.as_deref(), Some(format!("{}:{ann}", expiry + 30).as_str()));
 }
+
+fn path(local: tandem_wire::CandidateType, remote: tandem_wire::CandidateType) -> Path {
+    Path { local, remote, protocol: tandem_wire::PathProtocol::Udp }
+}
+
+#[test]
+fn path_reports_reach_the_csrs_and_the_report_once_per_change() {
+    use tandem_wire::CandidateType::{Host, Relay, Srflx};
+    let mut h = Harness::new();
+    let c = h.create(1);
+    let (ann, _) = h.join_invited(2, &c, "Ann");
+    h.req(3, Request::Assist { agent: agent(2, "Ana Assist"), session_number: c.number });
+    let walt = h.join_lobby(4, c.number, "Walt");
+    assert_eq!(h.reg.sessions_by_path(), [1, 0, 0, 0], "unknown before any report");
+
+    let out = h.req(2, Request::PathReport { with: c.csr, path: path(Relay, Srflx) });
+    let shown = ServerMessage::PathReported {
+        from: ann,
+        with: c.csr,
+        local: Relay,
+        remote: Srflx,
+        protocol: tandem_wire::PathProtocol::Udp,
+    };
+    assert_eq!(sent_to(&out, ConnId(1)), vec![&shown], "the primary CSR sees it");
+    assert_eq!(sent_to(&out, ConnId(3)), vec![&shown], "the assistant sees it");
+    assert!(sent_to(&out, ConnId(2)).is_empty() && sent_to(&out, ConnId(4)).is_empty(), "customers do not");
+    assert!(matches!(
+        reports(&out)[..],
+        [ReportEvent::PathReported { from, with, path: Path { local: Relay, .. }, .. }] if *from == ann && *with == c.csr
+    ));
+    assert_eq!(h.reg.sessions_by_path(), [0, 0, 0, 1], "a relayed connection makes a relayed session");
+
+    let again = h.req(2, Request::PathReport { with: c.csr, path: path(Relay, Srflx) });
+    assert!(again.is_empty(), "an unchanged path is neither shown nor stored again: {again:?}");
+    let out = h.req(1, Request::PathReport { with: ann, path: path(Host, Srflx) });
+    assert_eq!(reports(&out).len(), 1);
+    assert_eq!(h.reg.sessions_by_path(), [0, 0, 0, 1], "the most indirect path counts");
+
+    for (conn, with, code) in [
+        (2, ann, ErrorCode::UnknownParticipant),  // itself
+        (2, walt, ErrorCode::UnknownParticipant), // someone in the lobby
+        (4, c.csr, ErrorCode::NotAllowed),        // from the lobby
+        (9, c.csr, ErrorCode::NotInSession),
+    ] {
+        let out = h.req(conn, Request::PathReport { with, path: path(Host, Host) });
+        assert_eq!(error_code(&out, ConnId(conn)), Some(code), "conn {conn}");
+        assert!(reports(&out).is_empty());
+    }
+
+    // When Ann leaves, her connections' paths go with her.
+    h.req(2, Request::Leave);
+    assert_eq!(h.reg.sessions_by_path(), [1, 0, 0, 0]);
+}

@@ -59,6 +59,21 @@ pub struct SessionReport {
     pub notes: Option<String>,
     /// When the notes were last saved.
     pub notes_saved_at: Option<u64>,
+    /// The network path of each connection, as its peers last reported it.
+    pub paths: Vec<ReportPath>,
+}
+
+/// The path participant `from` reported for its connection with `with`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportPath {
+    pub from: String,
+    pub with: String,
+    /// Candidate types of the selected pair: `host`, `srflx`, `prflx` or `relay`.
+    pub local: String,
+    pub remote: String,
+    /// `udp`, `tcp` or `tls`.
+    pub protocol: String,
+    pub reported_at: u64,
 }
 
 /// One participant line of a report.

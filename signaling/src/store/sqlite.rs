@@ -9,7 +9,7 @@ use sqlx::sqlite::{
 };
 use tandem_wire::{DisplayName, EndReason, SessionId};
 
-use super::{AgentRecord, ReportParticipant, SessionReport, Store, StoreError};
+use super::{AgentRecord, ReportParticipant, ReportPath, SessionReport, Store, StoreError};
 use crate::core::{AgentId, ReportEvent, Timestamp};
 
 /// SQLite-backed [`Store`].
@@ -128,6 +128,24 @@ impl Store for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 }
+                ReportEvent::PathReported { session_id, from, with, path, at } => {
+                    sqlx::query(
+                        "INSERT INTO paths (session_id, from_participant, with_participant, local_candidate, \
+                         remote_candidate, protocol, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
+                         ON CONFLICT (session_id, from_participant, with_participant) DO UPDATE SET \
+                         local_candidate = excluded.local_candidate, remote_candidate = excluded.remote_candidate, \
+                         protocol = excluded.protocol, reported_at = excluded.reported_at",
+                    )
+                    .bind(session_id.to_string())
+                    .bind(from.to_string())
+                    .bind(with.to_string())
+                    .bind(path.local.as_str())
+                    .bind(path.remote.as_str())
+                    .bind(path.protocol.as_str())
+                    .bind(ms(*at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 ReportEvent::NotesSaved { session_id, by, notes, at } => {
                     sqlx::query(
                         "UPDATE sessions SET notes = ?, notes_saved_at = ?, notes_saved_by = ? WHERE session_id = ?",
@@ -234,6 +252,23 @@ impl SqliteStore {
                 leave_reason: p.get("leave_reason"),
             })
             .collect();
+        let paths = sqlx::query(
+            "SELECT from_participant, with_participant, local_candidate, remote_candidate, protocol, reported_at \
+             FROM paths WHERE session_id = ? ORDER BY reported_at, rowid",
+        )
+        .bind(&session_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|p| ReportPath {
+            from: p.get("from_participant"),
+            with: p.get("with_participant"),
+            local: p.get("local_candidate"),
+            remote: p.get("remote_candidate"),
+            protocol: p.get("protocol"),
+            reported_at: unsigned(p.get("reported_at")),
+        })
+        .collect();
         let mut csrs: Vec<&ReportParticipant> =
             participants.iter().filter(|p| p.role.ends_with("_csr")).collect();
         csrs.sort_by_key(|p| p.role != "primary_csr");
@@ -252,6 +287,7 @@ impl SqliteStore {
             participants,
             notes: row.get("notes"),
             notes_saved_at: row.get::<Option<i64>, _>("notes_saved_at").map(unsigned),
+            paths,
         })
     }
 }
