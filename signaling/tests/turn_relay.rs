@@ -129,12 +129,14 @@ async fn expired_and_forged_credentials_are_refused() {
     let minter = CredentialMinter::new(SECRET, Duration::from_secs(600));
     let expired = minter.mint("00000000000000aa", SystemTime::now() - Duration::from_secs(3600));
     let c = client(&srv, &expired.username, &expired.password).await;
-    assert!(tokio::time::timeout(DEADLINE, c.allocate()).await.unwrap().is_err(), "expired credential");
+    let err = tokio::time::timeout(DEADLINE, c.allocate()).await.unwrap().err().expect("expired credential");
+    assert!(err.to_string().contains("401"), "401 Unauthorized: {err}");
 
     let forged = CredentialMinter::new("not-the-secret-at-all", Duration::from_secs(600))
         .mint("00000000000000bb", SystemTime::now());
     let c = client(&srv, &forged.username, &forged.password).await;
-    assert!(tokio::time::timeout(DEADLINE, c.allocate()).await.unwrap().is_err(), "wrong secret");
+    let err = tokio::time::timeout(DEADLINE, c.allocate()).await.unwrap().err().expect("wrong secret");
+    assert!(err.to_string().contains("401"), "401 Unauthorized: {err}");
 
     let bare = minter.password_for("1999999999");
     let c = client(&srv, "1999999999", &bare).await;
@@ -149,6 +151,29 @@ async fn expired_and_forged_credentials_are_refused() {
     let metrics = srv.metrics().await;
     assert!(metrics.contains("tandem_turn_refused_total{reason=\"expired\"} 1"), "{metrics}");
     assert!(metrics.contains("tandem_turn_refused_total{reason=\"malformed\"} 1"), "{metrics}");
+    assert!(metrics.contains("tandem_turn_refused_total{reason=\"forged\"} 1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn an_allocation_outlives_its_credential_but_a_new_one_needs_a_fresh_credential() {
+    let srv = relay_server(10).await;
+    // A credential that expires in about two seconds.
+    let short =
+        CredentialMinter::new(SECRET, Duration::from_secs(2)).mint("00000000000000ee", SystemTime::now());
+    let c = client(&srv, &short.username, &short.password).await;
+    let relay = tokio::time::timeout(DEADLINE, c.allocate()).await.unwrap().expect("allocated while valid");
+    tokio::time::sleep(Duration::from_millis(3100)).await; // real time: the credential's expiry is in seconds
+    // A new permission (authenticated with the now expired credential) on the existing allocation works.
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    relay
+        .send_to(b"after expiry", peer.local_addr().unwrap())
+        .await
+        .expect("permission on the existing allocation");
+    let (data, _) = recv_within(&peer, DEADLINE).await.expect("the peer receives");
+    assert_eq!(data, b"after expiry");
+    // A new allocation with it does not.
+    let c2 = client(&srv, &short.username, &short.password).await;
+    assert!(tokio::time::timeout(DEADLINE, c2.allocate()).await.unwrap().is_err());
 }
 
 #[tokio::test]

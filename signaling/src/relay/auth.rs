@@ -4,15 +4,17 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use tandem_turn_config::CredentialMinter;
+use tandem_turn_config::{CredentialError, CredentialMinter};
 use turn::auth::{AuthHandler, generate_auth_key};
 
 use crate::metrics::Metrics;
 
-/// Checks `<expiry>:<participant id>` usernames and derives the long-term key
-/// from `base64(HMAC-SHA1(secret, username))`
+/// Derives the long-term key of `<expiry>:<participant id>` usernames from
+/// `base64(HMAC-SHA1(secret, username))`
 /// ([RFC 5389 §15.4](https://www.rfc-editor.org/rfc/rfc5389#section-15.4)).
-/// A forged password fails the server's MESSAGE-INTEGRITY check with this key.
+/// A forged password fails the MESSAGE-INTEGRITY check with this key. Expiry
+/// is checked by the [guard](super::guard) on `Allocate` only (this handler
+/// does not know the request's method), so allocations outlive credentials.
 pub struct RestAuth {
     minter: CredentialMinter,
     realm: String,
@@ -40,14 +42,15 @@ impl AuthHandler for RestAuth {
             self.metrics.turn_refused("bad_realm");
             return Err(turn::Error::Other("wrong realm".into()));
         }
-        let password = self.minter.check(username, SystemTime::now()).map_err(|e| {
-            self.metrics.turn_refused(match e {
-                tandem_turn_config::CredentialError::Expired => "expired",
-                _ => "malformed",
-            });
-            tracing::debug!(%src, error = %e, "TURN credential refused");
-            turn::Error::Other(e.to_string())
-        })?;
+        let password = match self.minter.check(username, SystemTime::now()) {
+            Ok(p) => p,
+            Err(CredentialError::Expired) => self.minter.password_for(username),
+            Err(e) => {
+                self.metrics.turn_refused("malformed");
+                tracing::debug!(%src, error = %e, "TURN credential refused");
+                return Err(turn::Error::Other(e.to_string()));
+            }
+        };
         *self.pending_user.lock().unwrap_or_else(|p| p.into_inner()) = Some(username.to_owned());
         Ok(generate_auth_key(username, realm, &password))
     }

@@ -1,17 +1,28 @@
-//! The listening socket, guarded: requests that would open the relay towards
-//! a denied peer are answered 403 here and never reach the TURN server.
+//! The listening socket, guarded, before the TURN server sees a request:
+//!
+//! - requests that would open the relay towards a denied peer are answered
+//!   403 (Forbidden); `Send` indications to one are dropped;
+//! - requests with credentials are checked: a malformed or forged credential
+//!   (MESSAGE-INTEGRITY does not match the key derived from the shared
+//!   secret), or an expired one on `Allocate`, is answered 401
+//!   (Unauthorized) — the stock server would answer 400. Expiry is enforced
+//!   when an allocation is made, not on its refreshes, permissions and
+//!   channel bindings, so a call outlives the credential's 10 minutes.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use stun::attributes::ATTR_XOR_PEER_ADDRESS;
-use stun::error_code::{CODE_FORBIDDEN, ErrorCodeAttribute};
+use std::time::SystemTime;
+
+use stun::attributes::{ATTR_MESSAGE_INTEGRITY, ATTR_REALM, ATTR_USERNAME, ATTR_XOR_PEER_ADDRESS};
+use stun::error_code::{CODE_FORBIDDEN, CODE_UNAUTHORIZED, ErrorCode, ErrorCodeAttribute};
 use stun::fingerprint::FINGERPRINT;
+use stun::integrity::MessageIntegrity;
 use stun::message::{
-    CLASS_ERROR_RESPONSE, CLASS_INDICATION, CLASS_REQUEST, METHOD_CHANNEL_BIND, METHOD_CREATE_PERMISSION,
-    METHOD_SEND, Message, MessageType, Setter,
+    CLASS_ERROR_RESPONSE, CLASS_INDICATION, CLASS_REQUEST, METHOD_ALLOCATE, METHOD_CHANNEL_BIND,
+    METHOD_CREATE_PERMISSION, METHOD_SEND, Message, MessageType, Setter,
 };
-use tandem_turn_config::PeerFilter;
+use tandem_turn_config::{CredentialError, CredentialMinter, PeerFilter};
 use tokio::net::UdpSocket;
 use webrtc_util::Conn;
 
@@ -21,12 +32,43 @@ use crate::metrics::Metrics;
 pub struct GuardedListener {
     socket: UdpSocket,
     filter: PeerFilter,
+    minter: CredentialMinter,
     metrics: Arc<Metrics>,
 }
 
 impl GuardedListener {
-    pub fn new(socket: UdpSocket, filter: PeerFilter, metrics: Arc<Metrics>) -> Self {
-        Self { socket, filter, metrics }
+    pub fn new(
+        socket: UdpSocket,
+        filter: PeerFilter,
+        minter: CredentialMinter,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self { socket, filter, minter, metrics }
+    }
+
+    /// Why the credentials of request `m` are refused, if they are.
+    fn refused_credentials(&self, m: &Message) -> Option<&'static str> {
+        if m.typ.class != CLASS_REQUEST || !m.contains(ATTR_MESSAGE_INTEGRITY) {
+            return None; // the server asks for credentials (401 with a nonce) or answers itself
+        }
+        let text = |attr| m.get(attr).ok().and_then(|v| String::from_utf8(v).ok());
+        let (Some(username), Some(realm)) = (text(ATTR_USERNAME), text(ATTR_REALM)) else {
+            return None; // the server answers 400
+        };
+        let password = match self.minter.check(&username, SystemTime::now()) {
+            Ok(p) => p,
+            Err(CredentialError::Expired) if m.typ.method != METHOD_ALLOCATE => {
+                // Refreshes of an allocation made while the credential was valid.
+                self.minter.password_for(&username)
+            }
+            Err(CredentialError::Expired) => return Some("expired"),
+            Err(_) => return Some("malformed"),
+        };
+        let key = MessageIntegrity::new_long_term_integrity(username, realm, password);
+        if key.check(&mut m.clone()).is_err() {
+            return Some("forged");
+        }
+        None
     }
 
     /// What to do with one datagram from a client.
@@ -37,6 +79,14 @@ impl GuardedListener {
         let mut m = Message::new();
         if m.unmarshal_binary(packet).is_err() {
             return Verdict::Pass; // the server answers malformed messages itself
+        }
+        if let Some(reason) = self.refused_credentials(&m) {
+            self.metrics.turn_refused(reason);
+            tracing::debug!(client = %from, reason, "TURN credential refused");
+            if let Some(reply) = error_response(&m, CODE_UNAUTHORIZED, b"Unauthorized") {
+                let _ = self.socket.send_to(&reply, from).await;
+            }
+            return Verdict::Drop;
         }
         let guarded = (m.typ.method == METHOD_CREATE_PERMISSION || m.typ.method == METHOD_CHANNEL_BIND)
             && m.typ.class == CLASS_REQUEST
@@ -51,20 +101,20 @@ impl GuardedListener {
         if m.typ.class == CLASS_INDICATION {
             return Verdict::Drop;
         }
-        if let Some(reply) = forbidden(&m) {
+        if let Some(reply) = error_response(&m, CODE_FORBIDDEN, b"Forbidden peer address") {
             let _ = self.socket.send_to(&reply, from).await;
         }
         Verdict::Drop
     }
 }
 
-/// A 403 (Forbidden) error response to request `m`.
-fn forbidden(m: &Message) -> Option<Vec<u8>> {
+/// An error response with `code` to request `m`.
+fn error_response(m: &Message, code: ErrorCode, reason: &[u8]) -> Option<Vec<u8>> {
     let mut reply = Message::new();
     let setters: Vec<Box<dyn Setter>> = vec![
         Box::new(m.transaction_id),
         Box::new(MessageType::new(m.typ.method, CLASS_ERROR_RESPONSE)),
-        Box::new(ErrorCodeAttribute { code: CODE_FORBIDDEN, reason: b"Forbidden peer address".to_vec() }),
+        Box::new(ErrorCodeAttribute { code, reason: reason.to_vec() }),
         Box::new(FINGERPRINT),
     ];
     reply.build(&setters).ok()?;

@@ -9,8 +9,9 @@
 //!   secret); the stock handler expects a bare timestamp as the username.
 //! - [`guard::GuardedListener`], around the listening socket: answers
 //!   `CreatePermission` and `ChannelBind` towards a denied peer address with
-//!   403 Forbidden, and drops `Send` indications to one, before the server
-//!   sees them.
+//!   403 Forbidden, drops `Send` indications to one, and answers bad
+//!   credentials with 401 (expired ones only on `Allocate`), before the
+//!   server sees them.
 //! - [`sockets::FilteredRelaySocket`], around every relayed socket: never sends
 //!   to nor accepts from a denied address (the last line of defence), and
 //!   counts allocations per credential for the quota.
@@ -72,7 +73,12 @@ impl EmbeddedRelay {
         })?;
         let addr = socket.local_addr()?;
         let pending_user = Arc::new(std::sync::Mutex::new(None));
-        let listener = guard::GuardedListener::new(socket, settings.filter.clone(), metrics.clone());
+        let listener = guard::GuardedListener::new(
+            socket,
+            settings.filter.clone(),
+            settings.minter.clone(),
+            metrics.clone(),
+        );
         let relays = sockets::FilteredRelays::new(&settings, pending_user.clone(), metrics.clone());
         let auth =
             auth::RestAuth::new(settings.minter.clone(), settings.realm.clone(), pending_user, metrics);
