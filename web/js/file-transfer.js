@@ -32,6 +32,8 @@ export const HIGH_WATER = 4 * 1024 * 1024;
 export const LOW_WATER = 1024 * 1024;
 /** The downloader folds received chunks into Blobs of about this size. */
 export const BLOB_PART_BYTES = 8 * 1024 * 1024;
+/** The downloader writes to disk in pieces of about this size. */
+export const OPFS_WRITE_BYTES = 4 * 1024 * 1024;
 
 /**
  * The part of RTCDataChannel used here (so tests can pass a fake).
@@ -163,7 +165,8 @@ export class FilePublisher {
             const drained = new Promise((resolve) => channel.addEventListener("bufferedamountlow", () => resolve("drained"), { once: true }));
             if ((await Promise.race([drained, closed])) === "closed" || cancelled) return "cancelled";
           }
-          const chunk = buf.slice(at, Math.min(at + CHUNK_BYTES, buf.byteLength));
+          // A view, not a copy: send() copies what it needs.
+          const chunk = new Uint8Array(buf, at, Math.min(CHUNK_BYTES, buf.byteLength - at));
           hash.update(chunk);
           channel.send(chunk);
           sent += chunk.byteLength;
@@ -239,13 +242,28 @@ export async function opfsSink(name) {
     let queue = Promise.resolve();
     /** @type {unknown} */
     let failed = null;
+    // Chunks are gathered into writes of OPFS_WRITE_BYTES: one write per chunk
+    // would be thousands of round trips, and a slow queue would hold the data.
+    /** @type {ArrayBuffer[]} */
+    let parts = [];
+    let partBytes = 0;
+    const flush = () => {
+      if (parts.length === 0) return;
+      const blob = new Blob(parts);
+      parts = [];
+      partBytes = 0;
+      queue = queue.then(() => writable.write(blob)).catch((err) => {
+        failed = err;
+      });
+    };
     return {
       write(chunk) {
-        queue = queue.then(() => writable.write(chunk)).catch((err) => {
-          failed = err;
-        });
+        parts.push(chunk);
+        partBytes += chunk.byteLength;
+        if (partBytes >= OPFS_WRITE_BYTES) flush();
       },
       async finish() {
+        flush();
         await queue;
         if (failed) throw failed;
         await writable.close();

@@ -20,6 +20,8 @@ class FakeChannel extends EventTarget {
   }
   send(data) {
     if (this.readyState !== "open") throw new Error("closed");
+    // Like RTCDataChannel: a view's bytes are copied at send time and arrive as an ArrayBuffer.
+    if (ArrayBuffer.isView(data)) data = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
     const size = typeof data === "string" ? data.length : data.byteLength;
     this.bufferedAmount += size;
     this.maxBuffered = Math.max(this.maxBuffered, this.bufferedAmount);
