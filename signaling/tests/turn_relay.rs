@@ -200,3 +200,19 @@ async fn the_allocation_quota_per_credential_holds() {
     assert!(tokio::time::timeout(DEADLINE, c.allocate()).await.unwrap().is_ok());
     assert!(srv.metrics().await.contains("tandem_turn_refused_total{reason=\"quota\"} 1"));
 }
+
+#[tokio::test]
+async fn refreshed_ice_servers_carry_a_working_fresh_credential() {
+    let srv = relay_server(10).await;
+    let (mut csr, _) = srv.csr_with_session("carla").await;
+    csr.send(serde_json::json!({"v": 1, "type": "refresh_ice_servers"})).await;
+    let servers = csr
+        .recv_until(|m| match m {
+            ServerMessage::IceServers { ice_servers } => Some(ice_servers.clone()),
+            _ => None,
+        })
+        .await;
+    let turn = servers.iter().find(|s| s.username.is_some()).expect("a TURN entry");
+    let c = client(&srv, turn.username.as_deref().unwrap(), turn.credential.as_deref().unwrap()).await;
+    assert!(tokio::time::timeout(DEADLINE, c.allocate()).await.unwrap().is_ok());
+}

@@ -9,7 +9,7 @@ export const MAX_MESSAGE_BYTES: 65536;
 /** A message as sent on the wire: the message plus `"v": 1`. */
 export type Versioned<T> = T & { v: 1 };
 
-export type ClientMessage = { "type": "create_session", token: AuthToken, session_type?: Label, tracking_code?: Label, } | { "type": "join", session_number: SessionNumber, name: DisplayName, invite_token?: InviteToken, } | { "type": "assist", token: AuthToken, session_number: SessionNumber, } | { "type": "resume", resume_token: ResumeToken, } | { "type": "admit", participant_id: ParticipantId, } | { "type": "refuse", participant_id: ParticipantId, } | { "type": "offer", to: ParticipantId, sdp: Sdp, } | { "type": "answer", to: ParticipantId, sdp: Sdp, } | { "type": "candidate", to: ParticipantId, ice: IceCandidate, } | { "type": "leave", } | { "type": "end_session", notes?: Notes, } | { "type": "save_notes", notes: Notes, } | { "type": "path_report", with: ParticipantId, local: CandidateType, remote: CandidateType, protocol: PathProtocol, } | { "type": "ping", nonce?: number, };
+export type ClientMessage = { "type": "create_session", token: AuthToken, session_type?: Label, tracking_code?: Label, } | { "type": "join", session_number: SessionNumber, name: DisplayName, invite_token?: InviteToken, } | { "type": "assist", token: AuthToken, session_number: SessionNumber, } | { "type": "resume", resume_token: ResumeToken, } | { "type": "admit", participant_id: ParticipantId, } | { "type": "refuse", participant_id: ParticipantId, } | { "type": "offer", to: ParticipantId, sdp: Sdp, } | { "type": "answer", to: ParticipantId, sdp: Sdp, } | { "type": "candidate", to: ParticipantId, ice: IceCandidate, } | { "type": "leave", } | { "type": "end_session", notes?: Notes, } | { "type": "save_notes", notes: Notes, } | { "type": "path_report", with: ParticipantId, local: CandidateType, remote: CandidateType, protocol: PathProtocol, } | { "type": "refresh_ice_servers", } | { "type": "ping", nonce?: number, };
 
 export type ServerMessage = { "type": "hello", server: string, protocol: number, max_message_bytes: number, 
 /**
@@ -27,7 +27,7 @@ invite_link: string, ice_servers: Array<IceServer>, } | { "type": "lobby", sessi
 /**
  * When they were saved, Unix milliseconds.
  */
-saved_at: number, } | { "type": "path_reported", from: ParticipantId, with: ParticipantId, local: CandidateType, remote: CandidateType, protocol: PathProtocol, } | { "type": "pong", nonce?: number, } | { "type": "error", code: ErrorCode, message: string, 
+saved_at: number, } | { "type": "path_reported", from: ParticipantId, with: ParticipantId, local: CandidateType, remote: CandidateType, protocol: PathProtocol, } | { "type": "ice_servers", ice_servers: Array<IceServer>, } | { "type": "pong", nonce?: number, } | { "type": "error", code: ErrorCode, message: string, 
 /**
  * The `"type"` of the message this answers, when it could be read.
  */

@@ -58,6 +58,10 @@ pub enum ClientMessage {
     /// stored in the report, counted in `/metrics`. Send it when the selected
     /// pair changes. No reply.
     PathReport { with: ParticipantId, local: CandidateType, remote: CandidateType, protocol: PathProtocol },
+    /// Ask for the ICE server list again, with fresh TURN credentials (they
+    /// expire; a client renews them before then and restarts ICE with them).
+    /// Answered with [`ServerMessage::IceServers`].
+    RefreshIceServers {},
     /// Application-level keepalive; the server answers [`ServerMessage::Pong`].
     Ping {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +85,7 @@ impl ClientMessage {
         "end_session",
         "save_notes",
         "path_report",
+        "refresh_ice_servers",
         "ping",
     ];
 
@@ -100,6 +105,7 @@ impl ClientMessage {
             Self::EndSession { .. } => "end_session",
             Self::SaveNotes { .. } => "save_notes",
             Self::PathReport { .. } => "path_report",
+            Self::RefreshIceServers {} => "refresh_ice_servers",
             Self::Ping { .. } => "ping",
         }
     }
@@ -239,6 +245,8 @@ pub enum ServerMessage {
         remote: CandidateType,
         protocol: PathProtocol,
     },
+    /// Reply to `refresh_ice_servers`: the list with fresh TURN credentials.
+    IceServers { ice_servers: Vec<IceServer> },
     /// Answer to `ping`.
     Pong {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,6 +278,7 @@ impl ServerMessage {
         "session_ended",
         "notes_saved",
         "path_reported",
+        "ice_servers",
         "pong",
         "error",
     ];

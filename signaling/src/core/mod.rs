@@ -95,6 +95,8 @@ pub enum Request {
         with: ParticipantId,
         path: Path,
     },
+    /// The ICE server list again, with fresh TURN credentials.
+    RefreshIceServers,
 }
 
 /// A selected ICE candidate pair, as a peer reports it.
@@ -171,6 +173,7 @@ impl Request {
             ClientMessage::Leave {} => Self::Leave,
             ClientMessage::EndSession { notes } => Self::EndSession { notes },
             ClientMessage::SaveNotes { notes } => Self::SaveNotes { notes },
+            ClientMessage::RefreshIceServers {} => Self::RefreshIceServers,
             ClientMessage::PathReport { with, local, remote, protocol } => {
                 Self::PathReport { with, path: Path { local, remote, protocol } }
             }
@@ -196,6 +199,7 @@ impl Request {
             Self::EndSession { .. } => "end_session",
             Self::SaveNotes { .. } => "save_notes",
             Self::PathReport { .. } => "path_report",
+            Self::RefreshIceServers => "refresh_ice_servers",
         }
     }
 }

@@ -241,6 +241,15 @@ impl Registry {
                 Ok(())
             }
             Request::PathReport { with, path } => self.path_report(conn, with, path, now, out),
+            Request::RefreshIceServers => {
+                let (_, pid, role) = self.caller(conn)?;
+                if role == Role::Waiting {
+                    return Err(ErrorCode::NotAllowed);
+                }
+                let ice_servers = ice_servers_for(&self.config, pid, now);
+                out.push(Output::Send { conn, msg: ServerMessage::IceServers { ice_servers } });
+                Ok(())
+            }
             Request::SaveNotes { notes } => {
                 let (number, pid, role) = self.caller(conn)?;
                 if !role.is_csr() {

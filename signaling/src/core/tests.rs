@@ -758,6 +758,23 @@ fn every_participant_gets_their_own_turn_credential_on_create_join_and_resume() 
         panic!("{out:?}")
     };
     assert_eq!(ice_servers[2].username.as_deref(), Some(format!("{}:{ann}", expiry + 30).as_str()));
+
+    // Before the credential expires, the client asks for fresh ones.
+    h.now = h.now.after(Duration::from_secs(500));
+    let out = h.req(3, Request::RefreshIceServers);
+    let Some(ServerMessage::IceServers { ice_servers }) = sent_to(&out, ConnId(3)).first().copied() else {
+        panic!("{out:?}")
+    };
+    check_user(ice_servers, format!("{}:{ann}", expiry + 530));
+    // Not from the lobby, nor from outside a session.
+    let waiting = h.join_lobby(4, c.number, "Walt");
+    let _ = waiting;
+    assert_eq!(error_code(&h.req(4, Request::RefreshIceServers), ConnId(4)), Some(ErrorCode::NotAllowed));
+    assert_eq!(error_code(&h.req(9, Request::RefreshIceServers), ConnId(9)), Some(ErrorCode::NotInSession));
+}
+
+fn check_user(servers: &[IceServer], user: String) {
+    assert_eq!(servers.last().and_then(|s| s.username.clone()), Some(user), "{servers:?}");
 }
 
 fn path(local: tandem_wire::CandidateType, remote: tandem_wire::CandidateType) -> Path {
