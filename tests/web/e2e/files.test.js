@@ -55,7 +55,8 @@ test("the CSR publishes files; the customer downloads 50 MB with progress and a 
     "the download is verified",
     async () => {
       const text = await row.locator(".file-status").textContent();
-      if (text && / of 52\.4 MB · .+\/s · .+ left$/.test(text)) shownProgress.add(text);
+      // "12.3 MB of 52.4 MB · 9.8 MB/s · 5 s left": bytes so far, speed and time left, once some bytes arrived.
+      if (text && /^[1-9][0-9.]* [kM]?B of 52\.4 MB · [1-9][0-9.]* [kM]?B\/s · [0-9]+( min [0-9]+)? s left$/.test(text)) shownProgress.add(text);
       const v = await row.locator("progress").evaluate((p) => p.value);
       if (v > 0 && v < SIZE) progressValues.add(v);
       return (await row.getAttribute("data-status")) === "done" || (await row.getAttribute("data-status")) === "failed";
