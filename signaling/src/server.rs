@@ -176,6 +176,7 @@ async fn start_turn(
             realm: turn.settings().realm.clone(),
             minter,
             filter: turn.peer_filter().clone(),
+            allow_loopback: turn.settings().allow_loopback_peers,
             min_port: turn.settings().min_port,
             max_port: turn.settings().max_port,
             user_quota: turn.settings().user_quota,

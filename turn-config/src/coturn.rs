@@ -20,7 +20,7 @@ pub fn turnserver_conf(config: &TurnConfig) -> String {
     line("# Listeners");
     line(&format!("listening-port={}", s.listening_port));
     line(&format!("tls-listening-port={}", s.tls_listening_port));
-    for ip in &s.relay_ips {
+    if let Some(ip) = s.external_ip {
         line(&format!("external-ip={ip}"));
     }
     line(&format!("min-port={}", s.min_port));
@@ -111,6 +111,7 @@ mod tests {
             tls_cert = "/etc/tandem/turn.pem"
             tls_key = "/etc/tandem/turn.key"
             relay_ips = ["203.0.113.10", "10.0.0.5"]
+            external_ip = "198.51.100.20"
             tls_listening_port = 443
             {extra}
             "#
@@ -137,7 +138,7 @@ mod tests {
             "user-quota=10",
             "total-quota=1000",
             "prometheus",
-            "external-ip=203.0.113.10",
+            "external-ip=198.51.100.20",
         ] {
             assert!(l.contains(&want), "missing {want:?} in\n{conf}");
         }
@@ -171,6 +172,10 @@ mod tests {
         ] {
             assert!(l.contains(&want), "missing {want:?} in\n{conf}");
         }
+        assert!(
+            !l.iter().any(|x| x.contains("198.51.100.20-") || *x == "denied-peer-ip=198.51.100.20"),
+            "the public address stays reachable for relay-to-relay"
+        );
         assert!(
             !l.iter().any(|x| *x == "denied-peer-ip=::" || x.starts_with("denied-peer-ip=0:0:0:0:0:0:0:0")),
             "coturn reads the unspecified address as any address:\n{conf}"

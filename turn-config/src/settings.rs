@@ -32,9 +32,13 @@ pub struct TurnSettings {
     /// PEM certificate chain and key for the relay's TLS listener (coturn `cert`, `pkey`).
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
-    /// The relay's own addresses (public and private): never reachable as peers;
-    /// coturn's `external-ip`/`relay-ip` candidates.
+    /// The relay host's own addresses (private and internal ones): never
+    /// reachable as peers. Do not list the public address clients relay
+    /// through: relay-to-relay paths through one server go to it (coturn
+    /// issue #584); it is `external_ip`.
     pub relay_ips: Vec<IpAddr>,
+    /// coturn's `external-ip`: the public address of a relay behind 1:1 NAT.
+    pub external_ip: Option<IpAddr>,
     /// coturn: `listening-port` (UDP and TCP) and `tls-listening-port`.
     pub listening_port: u16,
     pub tls_listening_port: u16,
@@ -63,6 +67,7 @@ impl Default for TurnSettings {
             tls_cert: None,
             tls_key: None,
             relay_ips: Vec::new(),
+            external_ip: None,
             listening_port: 3478,
             tls_listening_port: 5349,
             min_port: 49152,

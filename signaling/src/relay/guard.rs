@@ -22,16 +22,17 @@ use stun::message::{
     CLASS_ERROR_RESPONSE, CLASS_INDICATION, CLASS_REQUEST, METHOD_ALLOCATE, METHOD_CHANNEL_BIND,
     METHOD_CREATE_PERMISSION, METHOD_SEND, Message, MessageType, Setter,
 };
-use tandem_turn_config::{CredentialError, CredentialMinter, PeerFilter};
+use tandem_turn_config::{CredentialError, CredentialMinter};
 use tokio::net::UdpSocket;
 use webrtc_util::Conn;
 
+use super::policy::PeerPolicy;
 use crate::metrics::Metrics;
 
 /// The relay's listening socket with the peer check in front of the server.
 pub struct GuardedListener {
     socket: UdpSocket,
-    filter: PeerFilter,
+    policy: PeerPolicy,
     minter: CredentialMinter,
     metrics: Arc<Metrics>,
 }
@@ -39,11 +40,11 @@ pub struct GuardedListener {
 impl GuardedListener {
     pub fn new(
         socket: UdpSocket,
-        filter: PeerFilter,
+        policy: PeerPolicy,
         minter: CredentialMinter,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { socket, filter, minter, metrics }
+        Self { socket, policy, minter, metrics }
     }
 
     /// Why the credentials of request `m` are refused, if they are.
@@ -94,7 +95,7 @@ impl GuardedListener {
         if !guarded {
             return Verdict::Pass;
         }
-        let denied = peer_addresses(&m).into_iter().find(|ip| !self.filter.allows(*ip));
+        let denied = peer_addresses(&m).into_iter().find(|ip| !self.policy.allows_permission(*ip));
         let Some(ip) = denied else { return Verdict::Pass };
         self.metrics.turn_denied_peer.inc();
         tracing::info!(client = %from, peer = %ip, method = ?m.typ.method, "TURN request towards a denied peer refused");

@@ -25,6 +25,7 @@
 
 pub mod auth;
 pub mod guard;
+pub mod policy;
 pub mod sockets;
 
 use std::net::{IpAddr, SocketAddr};
@@ -49,11 +50,25 @@ pub struct RelaySettings {
     pub realm: String,
     pub minter: CredentialMinter,
     pub filter: PeerFilter,
+    /// `turn.allow_loopback_peers` (tests only).
+    pub allow_loopback: bool,
     pub min_port: u16,
     pub max_port: u16,
     /// Concurrent allocations per credential (username) and in total.
     pub user_quota: u32,
     pub total_quota: u32,
+}
+
+impl RelaySettings {
+    /// The peer rules of this relay.
+    pub fn policy(&self) -> policy::PeerPolicy {
+        policy::PeerPolicy::new(
+            self.filter.clone(),
+            self.public_ip,
+            self.min_port..=self.max_port,
+            self.allow_loopback,
+        )
+    }
 }
 
 /// A running embedded relay.
@@ -73,12 +88,8 @@ impl EmbeddedRelay {
         })?;
         let addr = socket.local_addr()?;
         let pending_user = Arc::new(std::sync::Mutex::new(None));
-        let listener = guard::GuardedListener::new(
-            socket,
-            settings.filter.clone(),
-            settings.minter.clone(),
-            metrics.clone(),
-        );
+        let listener =
+            guard::GuardedListener::new(socket, settings.policy(), settings.minter.clone(), metrics.clone());
         let relays = sockets::FilteredRelays::new(&settings, pending_user.clone(), metrics.clone());
         let auth =
             auth::RestAuth::new(settings.minter.clone(), settings.realm.clone(), pending_user, metrics);

@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tandem_turn_config::PeerFilter;
 use tokio::net::UdpSocket;
 use turn::relay::RelayAddressGenerator;
 use webrtc_util::Conn;
 
 use super::RelaySettings;
+use super::policy::PeerPolicy;
 use crate::metrics::Metrics;
 
 /// Live allocations per credential, and in total.
@@ -86,7 +86,7 @@ impl RelayAddressGenerator for FilteredRelays {
         self.metrics.turn_allocations.inc();
         let conn = FilteredRelaySocket {
             socket,
-            filter: self.settings.filter.clone(),
+            policy: self.settings.policy(),
             user,
             quota: self.quota.clone(),
             released: AtomicBool::new(false),
@@ -110,7 +110,7 @@ fn release(quota: &Mutex<Quota>, user: &str) {
 /// One allocation's relayed socket.
 pub struct FilteredRelaySocket {
     socket: UdpSocket,
-    filter: PeerFilter,
+    policy: PeerPolicy,
     user: String,
     quota: Arc<Mutex<Quota>>,
     released: AtomicBool,
@@ -145,7 +145,7 @@ impl Conn for FilteredRelaySocket {
     async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
         loop {
             let (n, from) = self.socket.recv_from(buf).await?;
-            if self.filter.allows(from.ip()) {
+            if self.policy.allows_packet(from) {
                 return Ok((n, from));
             }
             self.metrics.turn_denied_peer.inc();
@@ -157,7 +157,7 @@ impl Conn for FilteredRelaySocket {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        if !self.filter.allows(target.ip()) {
+        if !self.policy.allows_packet(target) {
             self.metrics.turn_denied_peer.inc();
             return Err(webrtc_util::Error::Other(format!("peer {} is not allowed", target.ip())));
         }
