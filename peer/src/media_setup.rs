@@ -30,6 +30,8 @@ pub enum ScreenChoice {
     X11,
     /// A synthetic test pattern (colour blocks and a frame counter).
     Test,
+    /// The test pattern over a background that scrolls every frame (a busy screen).
+    TestBusy,
 }
 
 /// Where the camera picture comes from.
@@ -139,6 +141,9 @@ impl MediaSetup {
             ScreenChoice::X11 => Some(Box::new(|| Ok(Box::new(X11Screen::open()?) as Box<dyn VideoSource>))),
             ScreenChoice::Test => {
                 Some(Box::new(move || Ok(Box::new(TestPattern::new(tw, th)) as Box<dyn VideoSource>)))
+            }
+            ScreenChoice::TestBusy => {
+                Some(Box::new(move || Ok(Box::new(TestPattern::busy(tw, th)) as Box<dyn VideoSource>)))
             }
         };
         let device = args.camera_device;

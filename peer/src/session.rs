@@ -175,7 +175,12 @@ impl State {
                 }
                 emit(events, Event::Refused { code, request: in_reply_to }).await;
             }
-            ServerMessage::Hello { .. } | ServerMessage::Pong { .. } | ServerMessage::NotesSaved { .. } => {}
+            // Fresh TURN credentials: new connections use them (existing ones keep theirs until an ICE restart).
+            ServerMessage::IceServers { ice_servers } => self.ice_servers = ice_servers,
+            ServerMessage::Hello { .. }
+            | ServerMessage::Pong { .. }
+            | ServerMessage::NotesSaved { .. }
+            | ServerMessage::PathReported { .. } => {}
         }
         Ok(None)
     }

@@ -27,19 +27,55 @@ pub struct TestPattern {
     width: usize,
     height: usize,
     counter: u64,
+    /// For a busy screen: a page of random grey 16×16 blocks, twice the frame's height, scrolled.
+    page: Option<Vec<u8>>,
 }
+
+/// How far the busy page scrolls per frame, in pixels (a fast scroll through a document).
+const SCROLL: usize = 8;
 
 impl TestPattern {
     /// A pattern of `width`×`height` (clamped to at least 512×256, rounded to even).
     pub fn new(width: usize, height: usize) -> Self {
-        Self { width: width.max(512), height: height.max(256), counter: 0 }
+        Self { width: width.max(512), height: height.max(256), counter: 0, page: None }
+    }
+
+    /// The same pattern over a busy background: the whole picture scrolls by
+    /// 8 pixels every frame (like scrolling a page full of detail).
+    pub fn busy(width: usize, height: usize) -> Self {
+        let mut p = Self::new(width, height);
+        let (w, h) = (p.width & !1, (p.height & !1) * 2);
+        let mut page = vec![0u8; w * h];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for by in (0..h).step_by(16) {
+            for bx in (0..w).step_by(16) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let grey = 16 + (x >> 56) as u8 % 220;
+                for row in by..(by + 16).min(h) {
+                    page[row * w + bx..row * w + (bx + 16).min(w)].fill(grey);
+                }
+            }
+        }
+        p.page = Some(page);
+        p
     }
 
     /// Draws frame number `n`.
     pub fn draw(&self, n: u64) -> I420Frame {
         let mut f = I420Frame::black(self.width, self.height);
-        let grey = Yuv::from_rgb(96, 96, 96);
-        f.fill_rect(0, 0, f.width, f.height, grey);
+        match &self.page {
+            Some(page) => {
+                let (w, h) = (f.width, f.height);
+                let offset = (n as usize * SCROLL) % h;
+                let (y, u, v) = f.planes_mut();
+                y.copy_from_slice(&page[offset * w..(offset + h) * w]);
+                u.fill(128);
+                v.fill(128);
+            }
+            None => f.fill_rect(0, 0, f.width, f.height, Yuv::from_rgb(96, 96, 96)),
+        }
         // A bar moving along the middle, so that consecutive frames differ.
         let travel = f.width.saturating_sub(BLOCK).max(1);
         let bar_x = (n as usize * 8) % travel;
@@ -71,10 +107,17 @@ fn counter_origin(height: usize) -> (usize, usize) {
 
 /// Reads the frame counter back from a (decoded) frame: the centre of each bit block, bright or dark.
 pub fn read_counter(frame: &I420Frame) -> u64 {
-    let (x0, y0) = counter_origin(frame.height);
+    read_counter_downscaled(frame, 1)
+}
+
+/// Reads the counter from a picture the sender scaled down by `factor` (1, 2, 4).
+pub fn read_counter_downscaled(frame: &I420Frame, factor: usize) -> u64 {
+    let factor = factor.max(1);
+    let bit = BIT / factor;
+    let y0 = frame.height - bit;
     (0..COUNTER_BITS)
-        .filter(|bit| frame.at(x0 + bit * BIT + BIT / 2, y0 + BIT / 2).y > 128)
-        .fold(0, |n, bit| n | (1 << bit))
+        .filter(|b| frame.at(b * bit + bit / 2, y0 + bit / 2).y > 128)
+        .fold(0, |n, b| n | (1 << b))
 }
 
 /// The colour blocks that do not match in `frame` (centre sample, within `tolerance`).
@@ -101,5 +144,11 @@ mod tests {
             assert!(mismatched_blocks(&f, 0).is_empty());
         }
         assert_ne!(p.draw(1).y(), p.draw(2).y(), "frames differ");
+        let busy = TestPattern::busy(640, 480);
+        for n in [0, 7, 1000] {
+            let f = busy.draw(n);
+            assert_eq!(read_counter(&f), n);
+            assert!(mismatched_blocks(&f, 0).is_empty());
+        }
     }
 }
