@@ -119,36 +119,48 @@ fn open_output(queue: Arc<Mutex<VecDeque<i16>>>) -> Result<cpal::Stream, AudioEr
         .default_output_device()
         .ok_or_else(|| AudioError::NoDevice("no speaker or headset found".into()))?;
     let supported = device.default_output_config().map_err(|e| AudioError::NoDevice(e.to_string()))?;
-    if supported.sample_format() != cpal::SampleFormat::F32 {
-        return Err(AudioError::Device(format!(
-            "unsupported output sample format {:?}",
-            supported.sample_format()
-        )));
-    }
+    let format = supported.sample_format();
     let config = supported.config();
     let channels = usize::from(config.channels.max(1));
     let mut resampler = Resampler::new(SAMPLE_RATE, config.sample_rate);
     let mut ready: VecDeque<i16> = VecDeque::new();
-    let stream = device
-        .build_output_stream::<f32, _, _>(
+    // Fills `needed` frames of mono samples, silence when nothing has arrived.
+    let mut next_samples = move |needed: usize| {
+        if ready.len() < needed {
+            let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+            let take: Vec<i16> = q.drain(..).collect();
+            drop(q);
+            ready.extend(resampler.process(&take));
+        }
+        (0..needed).map(|_| ready.pop_front().unwrap_or(0)).collect::<Vec<i16>>()
+    };
+    let err = |e: cpal::Error| tracing::warn!(error = %e, "speaker error");
+    let stream = match format {
+        cpal::SampleFormat::F32 => device.build_output_stream::<f32, _, _>(
             config,
             move |out, _| {
-                let needed = out.len() / channels;
-                if ready.len() < needed {
-                    let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
-                    let take: Vec<i16> = q.drain(..).collect();
-                    drop(q);
-                    ready.extend(resampler.process(&take));
+                let mono = next_samples(out.len() / channels);
+                for (frame, s) in out.chunks_mut(channels).zip(mono) {
+                    frame.fill(f32::from(s) / 32768.0);
                 }
-                for frame in out.chunks_mut(channels) {
-                    let s = ready.pop_front().map_or(0.0, |s| f32::from(s) / 32768.0);
+            },
+            err,
+            None,
+        ),
+        cpal::SampleFormat::I16 => device.build_output_stream::<i16, _, _>(
+            config,
+            move |out, _| {
+                let mono = next_samples(out.len() / channels);
+                for (frame, s) in out.chunks_mut(channels).zip(mono) {
                     frame.fill(s);
                 }
             },
-            |e| tracing::warn!(error = %e, "speaker error"),
+            err,
             None,
-        )
-        .map_err(|e| AudioError::Device(e.to_string()))?;
+        ),
+        other => return Err(AudioError::Device(format!("unsupported output sample format {other:?}"))),
+    }
+    .map_err(|e| AudioError::Device(e.to_string()))?;
     stream.play().map_err(|e| AudioError::Device(e.to_string()))?;
     Ok(stream)
 }
