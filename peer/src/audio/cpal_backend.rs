@@ -27,7 +27,8 @@ impl CpalCapture {
             AudioError::NoDevice("no microphone found; join without voice or use the test tone".into())
         })?;
         let supported = device.default_input_config().map_err(|e| AudioError::NoDevice(e.to_string()))?;
-        let config = supported.config();
+        let mut config = supported.config();
+        config.buffer_size = low_latency_buffer(&supported);
         let channels = usize::from(config.channels.max(1));
         let mut resampler = Resampler::new(config.sample_rate, SAMPLE_RATE);
         let (tx, chunks) = mpsc::sync_channel(50);
@@ -69,6 +70,15 @@ impl AudioSource for CpalCapture {
             self.pending.extend(chunk);
         }
         Ok(self.pending.drain(..FRAME_SAMPLES).collect())
+    }
+}
+
+/// 20 ms of frames when the device allows it, else the host's default.
+fn low_latency_buffer(supported: &cpal::SupportedStreamConfig) -> cpal::BufferSize {
+    let frames = supported.sample_rate() / 50;
+    match supported.buffer_size() {
+        cpal::SupportedBufferSize::Range { min, max } => cpal::BufferSize::Fixed(frames.clamp(*min, *max)),
+        cpal::SupportedBufferSize::Unknown => cpal::BufferSize::Fixed(frames),
     }
 }
 
@@ -120,7 +130,9 @@ fn open_output(queue: Arc<Mutex<VecDeque<i16>>>) -> Result<cpal::Stream, AudioEr
         .ok_or_else(|| AudioError::NoDevice("no speaker or headset found".into()))?;
     let supported = device.default_output_config().map_err(|e| AudioError::NoDevice(e.to_string()))?;
     let format = supported.sample_format();
-    let config = supported.config();
+    let mut config = supported.config();
+    // Voice wants a short device buffer: hosts default to seconds (PulseAudio's 2 s).
+    config.buffer_size = low_latency_buffer(&supported);
     let channels = usize::from(config.channels.max(1));
     let mut resampler = Resampler::new(SAMPLE_RATE, config.sample_rate);
     let mut ready: VecDeque<i16> = VecDeque::new();
