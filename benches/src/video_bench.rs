@@ -371,7 +371,7 @@ async fn end_to_end(
     store.add_agent(&DisplayName::parse("bench")?, &hash, tandem_signaling::hub::now()).await?;
     store.close().await;
     let server = tandem_signaling::server::start(config).await?;
-    let loopback = || LinkConfig { udp_addrs: vec!["127.0.0.1:0".into()] };
+    let loopback = LinkConfig::loopback;
 
     let stamps: Stamps = Arc::default();
     let (tx, mut rx) = mpsc::unbounded_channel();

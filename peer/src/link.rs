@@ -27,7 +27,7 @@ use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
     RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
-    RTCSessionDescription, Registry, register_default_interceptors,
+    RTCSessionDescription, Registry, SettingEngineBuilder, register_default_interceptors,
 };
 
 use crate::PeerError;
@@ -61,11 +61,20 @@ pub struct LinkConfig {
     /// Local UDP addresses to gather candidates on. `0.0.0.0:0` skips loopback:
     /// tests on one machine bind `127.0.0.1:0`.
     pub udp_addrs: Vec<String>,
+    /// ICE "disconnected" and "failed" timeouts; `None` keeps webrtc's 5 s and 25 s.
+    pub ice_timeouts: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        Self { udp_addrs: vec!["0.0.0.0:0".into()] }
+        Self { udp_addrs: vec!["0.0.0.0:0".into()], ice_timeouts: None }
+    }
+}
+
+impl LinkConfig {
+    /// Loopback only (tests on one machine).
+    pub fn loopback() -> Self {
+        Self { udp_addrs: vec!["127.0.0.1:0".into()], ice_timeouts: None }
     }
 }
 
@@ -119,8 +128,13 @@ impl Link {
                 credential: s.credential.clone().unwrap_or_default(),
             })
             .collect();
+        let mut settings = SettingEngineBuilder::new();
+        if let Some((disconnected, failed)) = config.ice_timeouts {
+            settings = settings.with_ice_timeouts(Some(disconnected), Some(failed), None);
+        }
         let pc = PeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().with_ice_servers(servers).build())
+            .with_setting_engine(settings.build())
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
             .with_handler(Arc::new(Handler { remote, events, media: media.clone() }))

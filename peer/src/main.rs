@@ -117,7 +117,7 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
             (server, entry, media)
         }
     };
-    let link_config = LinkConfig { udp_addrs: media.bind.clone() };
+    let link_config = LinkConfig { udp_addrs: media.bind.clone(), ice_timeouts: None };
     // Devices are opened before joining, so that a missing camera is reported up front.
     let setup = MediaSetup::start(&media)?;
     for warning in &setup.warnings {
@@ -170,6 +170,7 @@ fn print_event(event: &Event) {
             println!("participants: {}", names.join(", "));
         }
         Event::Connected(id) => println!("connected to {id}"),
+        Event::ConnectionFailed(id) => println!("connection to {id} failed; trying again"),
         Event::ChatReady(id) => println!("chat with {id} is open"),
         Event::Chat { from, text, private } => {
             println!("{}{from}: {text}", if *private { "(private) " } else { "" });

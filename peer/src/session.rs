@@ -43,8 +43,10 @@ pub enum Event {
     Joined { session: SessionInfo, me: ParticipantId, role: Role, invite: Option<(InviteToken, String)> },
     /// The participants list changed.
     Participants(Vec<ParticipantInfo>),
-    /// The peer connection to a participant is up.
+    /// The peer connection to a participant is up (again, after an ICE restart).
     Connected(ParticipantId),
+    /// The peer connection to a participant failed; an ICE restart follows.
+    ConnectionFailed(ParticipantId),
     /// The chat channel to a participant is open: chat to them is delivered from now on.
     ChatReady(ParticipantId),
     /// A chat message arrived.
@@ -259,6 +261,7 @@ impl State {
                 match state {
                     RTCPeerConnectionState::Connected => emit(events, Event::Connected(with)).await,
                     RTCPeerConnectionState::Failed => {
+                        emit(events, Event::ConnectionFailed(with)).await;
                         // The first offerer restarts ICE (a new path, e.g. through the relay).
                         if let (Some(me), Some(link)) = (self.me, self.links.get(&with))
                             && makes_offer(me, with)

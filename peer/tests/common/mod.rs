@@ -46,7 +46,7 @@ pub struct Peer {
 }
 
 pub fn loopback() -> LinkConfig {
-    LinkConfig { udp_addrs: vec!["127.0.0.1:0".into()] }
+    LinkConfig::loopback()
 }
 
 pub fn spawn_peer(server: &str, entry: Entry) -> Peer {
@@ -54,13 +54,15 @@ pub fn spawn_peer(server: &str, entry: Entry) -> Peer {
 }
 
 pub fn spawn_peer_with(server: &str, entry: Entry, media: Media) -> Peer {
+    spawn_peer_configured(server, entry, media, loopback())
+}
+
+pub fn spawn_peer_configured(server: &str, entry: Entry, media: Media, config: LinkConfig) -> Peer {
     let (commands, command_rx) = mpsc::channel(8);
     let (event_tx, events) = mpsc::channel(64);
     let server = server.to_owned();
     let task =
-        tokio::spawn(
-            async move { session::run(&server, entry, loopback(), media, command_rx, event_tx).await },
-        );
+        tokio::spawn(async move { session::run(&server, entry, config, media, command_rx, event_tx).await });
     Peer { commands, events, task }
 }
 
