@@ -196,6 +196,8 @@ impl Link {
             }
             self.pc.set_local_description(RTCSessionDescription::rollback(None)?).await?;
             self.offer_pending = false;
+            // What our offer carried still needs negotiating once this exchange is done.
+            self.renegotiate = true;
         }
         self.ignoring_offer = false;
         self.set_remote(RTCSessionDescription::offer(offer_sdp.to_owned())?).await?;

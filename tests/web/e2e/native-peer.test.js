@@ -59,8 +59,10 @@ test("a CSR in Chromium sees and hears a native peer, and they chat", async (t) 
   }));
 
   // The screen track arrives and plays.
-  await until(`the native screen track (native peer said: ${nativeOut})`, () =>
-    csr.page.evaluate(() => window.__tracks.some((t) => t.streams.includes("tandem-screen"))));
+  await until("the native screen track", () =>
+    csr.page.evaluate(() => window.__tracks.some((t) => t.streams.includes("tandem-screen"))), 30_000).catch((err) => {
+    throw new Error(`${err.message}; the native peer said:\n${nativeOut}`);
+  });
   await csr.page.evaluate(() => {
     const { track } = window.__tracks.find((t) => t.streams.includes("tandem-screen"));
     const video = document.createElement("video");
