@@ -128,13 +128,15 @@ impl Link {
                 credential: s.credential.clone().unwrap_or_default(),
             })
             .collect();
-        let mut settings = SettingEngineBuilder::new();
+        let mut builder = PeerConnectionBuilder::new();
+        // Only when asked: otherwise webrtc's own default settings stay untouched.
         if let Some((disconnected, failed)) = config.ice_timeouts {
-            settings = settings.with_ice_timeouts(Some(disconnected), Some(failed), None);
+            let settings =
+                SettingEngineBuilder::new().with_ice_timeouts(Some(disconnected), Some(failed), None);
+            builder = builder.with_setting_engine(settings.build());
         }
-        let pc = PeerConnectionBuilder::new()
+        let pc = builder
             .with_configuration(RTCConfigurationBuilder::new().with_ice_servers(servers).build())
-            .with_setting_engine(settings.build())
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
             .with_handler(Arc::new(Handler { remote, events, media: media.clone() }))
