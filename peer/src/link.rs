@@ -202,6 +202,11 @@ impl Link {
             self.renegotiate = true;
         }
         self.ignoring_offer = false;
+        if !self.has_remote_description && !self._outbound.is_empty() {
+            // The first offer came from the remote and cannot have carried our feeds: offer them
+            // once this exchange is done, whether or not webrtc signals negotiation-needed in time.
+            self.renegotiate = true;
+        }
         self.set_remote(RTCSessionDescription::offer(offer_sdp.to_owned())?).await?;
         let answer = self.pc.create_answer(None).await?;
         let sdp = answer.sdp.clone();
