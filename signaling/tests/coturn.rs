@@ -113,8 +113,7 @@ async fn coturn_runs_the_generated_configuration() {
     let (_client, relay) = loop {
         match allocate(server, &cred.username, &cred.password).await {
             Ok(ok) => break ok,
-            Err(e) if tokio::time::Instant::now() < deadline => {
-                let _ = e;
+            Err(_) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             Err(e) => panic!("coturn never allocated: {e}\n{}", log.lock().unwrap().join("\n")),

@@ -603,8 +603,7 @@ fn csrs_save_notes_into_the_report_and_customers_may_not() {
     let c = h.create(1);
     h.join_invited(2, &c, "Ann");
     h.req(3, Request::Assist { agent: agent(2, "Ana Assist"), session_number: c.number });
-    let waiting = h.join_lobby(4, c.number, "Walt");
-    let _ = waiting;
+    h.join_lobby(4, c.number, "Walt");
 
     h.now = h.now.after(Duration::from_millis(1234));
     let out = h.req(1, Request::SaveNotes { notes: notes("Printer jams on tray 2.\nReplaced roller.") });
@@ -767,8 +766,7 @@ fn every_participant_gets_their_own_turn_credential_on_create_join_and_resume() 
     };
     check_user(ice_servers, format!("{}:{ann}", expiry + 530));
     // Not from the lobby, nor from outside a session.
-    let waiting = h.join_lobby(4, c.number, "Walt");
-    let _ = waiting;
+    h.join_lobby(4, c.number, "Walt");
     assert_eq!(error_code(&h.req(4, Request::RefreshIceServers), ConnId(4)), Some(ErrorCode::NotAllowed));
     assert_eq!(error_code(&h.req(9, Request::RefreshIceServers), ConnId(9)), Some(ErrorCode::NotInSession));
 }
