@@ -6,10 +6,10 @@
  * are checked the way the Rust side checks them.
  */
 
+import { encodeChannelMessage, MAX_CHANNEL_MESSAGE_BYTES } from "./channel-codec.js";
+
 /** @typedef {import('../types/wire.js').ChatMessage} ChatMessage */
 
-/** Largest data channel message a peer accepts (`MAX_CHANNEL_MESSAGE_BYTES`). */
-export const MAX_CHANNEL_MESSAGE_BYTES = 64 * 1024;
 /** Longest chat text, in Unicode scalar values (`ChatText`). */
 export const MAX_CHAT_CHARS = 4000;
 const ID_RE = /^[0-9a-f]{16}$/;
@@ -27,7 +27,7 @@ export function validChatText(text) {
 
 /** @param {ChatMessage} msg */
 export function encodeChat(msg) {
-  return JSON.stringify({ v: 1, ...msg });
+  return encodeChannelMessage(msg);
 }
 
 /**

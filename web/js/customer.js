@@ -82,13 +82,9 @@ function render(state) {
       renderParticipants(byId("participants", HTMLUListElement), state, tr, runtime.chatReady());
       break;
     case "refused":
-      if (phaseChanged) showView("refused");
-      break;
     case "ended":
-      if (phaseChanged) showView("ended");
-      break;
     case "left":
-      if (phaseChanged) showView("left");
+      if (phaseChanged) showView(state.phase);
       break;
     default:
       if (phaseChanged) showView("join");

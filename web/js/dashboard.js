@@ -11,7 +11,6 @@ import { groupNumber, mailtoLink, siteAddress } from "./format.js";
 import { LANGUAGES } from "./i18n.js";
 import { startPage } from "./page.js";
 import { admitted, lobby } from "./session-state.js";
-import { customerPresent } from "./media-views.js";
 import { renderParticipants } from "./views.js";
 
 /** @typedef {import('./session-state.js').SessionState} SessionState */
@@ -218,7 +217,7 @@ function renderConsole(state) {
     target.dataset.key = key;
     target.replaceChildren(...customers.map((p) => el("option", { value: p.id, selected: p.id === before }, p.name)));
   }
-  const none = !customerPresent(state);
+  const none = customers.length === 0;
   byId("request-view", HTMLButtonElement).disabled = none;
   byId("share-screen", HTMLButtonElement).disabled = none;
   target.disabled = none;

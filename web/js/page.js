@@ -6,9 +6,8 @@
  * connection status, errors and the "session ended" text.
  */
 
-import { byId } from "./dom.js";
+import { byId, setUpLanguage } from "./dom.js";
 import { isMessageKey } from "./i18n.js";
-import { setUpLanguage } from "./dom.js";
 import { startRuntime } from "./session-runtime.js";
 import { audioPanel, chatPanel } from "./views.js";
 import { cameraPanel, consentPanel, screenPanel } from "./media-views.js";

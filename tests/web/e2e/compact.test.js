@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CSR_NAME, startWorld, until } from "./harness.js";
-import { joinAndAdmit, startSession } from "./flows.js";
+import { startSession } from "./flows.js";
 
 test("a small window gets the icon tray; its buttons open the tools; full console and back", async (t) => {
   const world = await startWorld();
