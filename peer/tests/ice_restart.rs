@@ -7,37 +7,17 @@
 mod common;
 
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use tandem_peer::link::LinkConfig;
-use tandem_peer::media::inbound::{VideoSink, VideoSinkFactory};
-use tandem_peer::media::{Feed, Media, MediaKind};
+use tandem_peer::media::{Media, MediaKind};
 use tandem_peer::session::Event;
-use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
-use tandem_peer::video::openh264_encoder::OpenH264Encoder;
-use tandem_peer::video::pipeline::{PipelineSettings, VideoPipeline};
+use tandem_peer::signaling::{Entry, JoinTarget};
+use tandem_peer::video::VideoSource;
 use tandem_peer::video::test_pattern::{TestPattern, read_counter};
-use tandem_peer::video::{DisplayMode, I420Frame, VideoEncoder, VideoSource};
-use tandem_wire::{DisplayName, ParticipantId};
+use tandem_wire::DisplayName;
 use tokio::sync::mpsc;
-
-struct Counters(mpsc::UnboundedSender<u64>);
-
-impl VideoSinkFactory for Counters {
-    fn open(&self, _from: ParticipantId, _kind: MediaKind) -> Box<dyn VideoSink> {
-        Box::new(CounterSink(self.0.clone()))
-    }
-}
-
-struct CounterSink(mpsc::UnboundedSender<u64>);
-
-impl VideoSink for CounterSink {
-    fn frame(&mut self, frame: I420Frame, _rtp_timestamp: u32) {
-        let _ = self.0.send(read_counter(&frame));
-    }
-}
 
 fn run(program: &str, args: &[&str], stdin: Option<&str>) {
     use std::io::Write;
@@ -55,13 +35,14 @@ fn run(program: &str, args: &[&str], stdin: Option<&str>) {
 
 const DROP_UDP: &str = "table inet tandem_ice_test {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    meta l4proto udp drop\n  }\n}\n";
 
-async fn picture_after(pictures: &mut mpsc::UnboundedReceiver<u64>, after: u64) -> u64 {
+async fn picture_after(pictures: &mut mpsc::UnboundedReceiver<Picture>, after: u64) -> u64 {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let n = tokio::time::timeout_at(deadline, pictures.recv())
+        let (_, _, frame) = tokio::time::timeout_at(deadline, pictures.recv())
             .await
             .unwrap_or_else(|_| panic!("no picture after frame {after} within {DEADLINE:?}"))
             .expect("sink open");
+        let n = read_counter(&frame);
         if n > after {
             return n;
         }
@@ -87,28 +68,11 @@ fn a_failed_connection_comes_back_by_ice_restart() {
             ice_timeouts: Some((Duration::from_secs(1), Duration::from_secs(3))),
             ..LinkConfig::loopback()
         };
-        let (tx, mut pictures) = mpsc::unbounded_channel();
-        let csr_media = Media { feeds: vec![], video_sinks: Some(Arc::new(Counters(tx))), audio_sinks: None };
-        let token = sign_in(&server.url, "carla", PASSWORD).await.unwrap();
-        let mut csr =
-            spawn_peer_configured(&server.url, Entry::CreateSession { token }, csr_media, config.clone());
-        let (number, invite) = csr
-            .wait_for("session created", |e| match e {
-                Event::Joined { session, invite: Some((invite, _)), .. } => {
-                    Some((session.session_number, invite.clone()))
-                }
-                _ => None,
-            })
-            .await;
+        let (csr_media, mut pictures) = receiving(None);
+        let (mut csr, number, invite) = start_session(&server.url, csr_media, config.clone()).await;
 
-        let feed = Feed::new(MediaKind::Screen);
         let source = Box::new(|| Ok(Box::new(TestPattern::new(640, 480)) as Box<dyn VideoSource>));
-        let encoder = Box::new(|fps: f32, bps: u32| {
-            OpenH264Encoder::new(DisplayMode::Standard, bps, fps)
-                .map(|e| Box::new(e) as Box<dyn VideoEncoder>)
-        });
-        let _pipeline =
-            VideoPipeline::start(source, encoder, feed.clone(), PipelineSettings::default()).unwrap();
+        let (feed, _pipeline) = video_feed(MediaKind::Screen, source);
         let target = JoinTarget { server: None, number, invite: Some(invite) };
         let media = Media { feeds: vec![feed], video_sinks: None, audio_sinks: None };
         let name = DisplayName::parse("Ines").unwrap();

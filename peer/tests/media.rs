@@ -13,64 +13,22 @@ use tandem_peer::audio::analysis::dominant_frequency;
 use tandem_peer::audio::pipeline::AudioPipeline;
 use tandem_peer::audio::recorder::Recorder;
 use tandem_peer::audio::tone::Tone;
-use tandem_peer::media::inbound::{VideoSink, VideoSinkFactory};
 use tandem_peer::media::{Feed, Media, MediaKind};
 use tandem_peer::session::Event;
 use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
-use tandem_peer::video::openh264_encoder::OpenH264Encoder;
-use tandem_peer::video::pipeline::{PipelineSettings, VideoPipeline};
+use tandem_peer::video::pipeline::VideoPipeline;
 use tandem_peer::video::test_pattern::{TestPattern, mismatched_blocks, read_counter};
-use tandem_peer::video::{DisplayMode, I420Frame, VideoEncoder, VideoSource};
-use tandem_wire::{DisplayName, ParticipantId};
+use tandem_peer::video::{I420Frame, VideoSource};
+use tandem_wire::DisplayName;
 use tokio::sync::mpsc;
 
 const TONE_HZ: f64 = 600.0;
 
-/// Decoded pictures, as they arrive: who sent them, which track, the picture.
-struct Pictures(mpsc::UnboundedSender<(ParticipantId, MediaKind, I420Frame)>);
-
-impl VideoSinkFactory for Pictures {
-    fn open(&self, from: ParticipantId, kind: MediaKind) -> Box<dyn VideoSink> {
-        Box::new(PictureSink { from, kind, tx: self.0.clone() })
-    }
+fn test_pattern_feed(kind: MediaKind, width: usize, height: usize) -> (Feed, VideoPipeline) {
+    video_feed(kind, Box::new(move || Ok(Box::new(TestPattern::new(width, height)) as Box<dyn VideoSource>)))
 }
 
-struct PictureSink {
-    from: ParticipantId,
-    kind: MediaKind,
-    tx: mpsc::UnboundedSender<(ParticipantId, MediaKind, I420Frame)>,
-}
-
-impl VideoSink for PictureSink {
-    fn frame(&mut self, frame: I420Frame, _rtp_timestamp: u32) {
-        let _ = self.tx.send((self.from, self.kind, frame));
-    }
-}
-
-fn receiving(recorder: &Recorder) -> (Media, mpsc::UnboundedReceiver<(ParticipantId, MediaKind, I420Frame)>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let media = Media {
-        feeds: Vec::new(),
-        video_sinks: Some(Arc::new(Pictures(tx))),
-        audio_sinks: Some(Arc::new(recorder.clone())),
-    };
-    (media, rx)
-}
-
-fn test_pattern_pipeline(kind: MediaKind, width: usize, height: usize) -> (Feed, VideoPipeline) {
-    let feed = Feed::new(kind);
-    let source = Box::new(move || Ok(Box::new(TestPattern::new(width, height)) as Box<dyn VideoSource>));
-    let encoder = Box::new(|fps: f32, bps: u32| {
-        OpenH264Encoder::new(DisplayMode::Standard, bps, fps).map(|e| Box::new(e) as Box<dyn VideoEncoder>)
-    });
-    let pipeline = VideoPipeline::start(source, encoder, feed.clone(), PipelineSettings::default()).unwrap();
-    (feed, pipeline)
-}
-
-async fn next_picture(
-    rx: &mut mpsc::UnboundedReceiver<(ParticipantId, MediaKind, I420Frame)>,
-    kind: MediaKind,
-) -> I420Frame {
+async fn next_picture(rx: &mut mpsc::UnboundedReceiver<Picture>, kind: MediaKind) -> I420Frame {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         let (_, k, frame) = tokio::time::timeout_at(deadline, rx.recv())
@@ -90,21 +48,12 @@ async fn screen_camera_and_voice_cross_and_a_late_viewer_gets_a_keyframe() {
 
     // The CSR starts the session and only receives.
     let csr_recorder = Recorder::default();
-    let (csr_media, mut csr_pictures) = receiving(&csr_recorder);
-    let token = sign_in(&url, "carla", PASSWORD).await.unwrap();
-    let mut csr = spawn_peer_with(&url, Entry::CreateSession { token }, csr_media);
-    let (number, invite) = csr
-        .wait_for("session created", |e| match e {
-            Event::Joined { session, invite: Some((invite, _)), .. } => {
-                Some((session.session_number, invite.clone()))
-            }
-            _ => None,
-        })
-        .await;
+    let (csr_media, mut csr_pictures) = receiving(Some(Arc::new(csr_recorder.clone())));
+    let (csr, number, invite) = start_session(&url, csr_media, loopback()).await;
 
     // The customer sends a screen, a camera and a tone.
-    let (screen, screen_pipeline) = test_pattern_pipeline(MediaKind::Screen, 640, 480);
-    let (camera, _camera_pipeline) = test_pattern_pipeline(MediaKind::Camera, 320, 240);
+    let (screen, screen_pipeline) = test_pattern_feed(MediaKind::Screen, 640, 480);
+    let (camera, _camera_pipeline) = test_pattern_feed(MediaKind::Camera, 320, 240);
     let voice = Feed::new(MediaKind::Audio);
     let _voice_pipeline = AudioPipeline::start(
         Box::new(|| Ok(Box::new(Tone::new(TONE_HZ)) as Box<dyn tandem_peer::audio::AudioSource>)),
@@ -153,7 +102,7 @@ async fn screen_camera_and_voice_cross_and_a_late_viewer_gets_a_keyframe() {
     // A late viewer: an assistant joins; its first picture comes from a keyframe made for it,
     // within 30 source frames (1 s of the 30 fps pattern) of the moment its connection came up.
     let assistant_recorder = Recorder::default();
-    let (assistant_media, mut assistant_pictures) = receiving(&assistant_recorder);
+    let (assistant_media, mut assistant_pictures) = receiving(Some(Arc::new(assistant_recorder)));
     let token = sign_in(&url, "carla", PASSWORD).await.unwrap();
     let mut assistant = spawn_peer_with(&url, Entry::Assist { token, number }, assistant_media);
     assistant

@@ -6,19 +6,14 @@
 mod common;
 
 use std::process::{Child, Command};
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use tandem_peer::media::inbound::{VideoSink, VideoSinkFactory};
-use tandem_peer::media::{Feed, Media, MediaKind};
-use tandem_peer::session::Event;
-use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
-use tandem_peer::video::openh264_encoder::OpenH264Encoder;
-use tandem_peer::video::pipeline::{PipelineSettings, VideoPipeline};
+use tandem_peer::media::{Media, MediaKind};
+use tandem_peer::signaling::{Entry, JoinTarget};
 use tandem_peer::video::x11_screen::X11Screen;
-use tandem_peer::video::{DisplayMode, I420Frame, VideoEncoder, VideoSource, Yuv};
-use tandem_wire::{DisplayName, ParticipantId};
+use tandem_peer::video::{VideoSource, Yuv};
+use tandem_wire::DisplayName;
 use tokio::sync::mpsc;
 
 /// An Xvfb process, killed when dropped.
@@ -65,28 +60,12 @@ fn paint(display: &str, colour: &str) {
     assert!(ok.success(), "xsetroot -solid {colour} failed");
 }
 
-struct Pictures(mpsc::UnboundedSender<I420Frame>);
-
-impl VideoSinkFactory for Pictures {
-    fn open(&self, _from: ParticipantId, _kind: MediaKind) -> Box<dyn VideoSink> {
-        Box::new(Sink(self.0.clone()))
-    }
-}
-
-struct Sink(mpsc::UnboundedSender<I420Frame>);
-
-impl VideoSink for Sink {
-    fn frame(&mut self, frame: I420Frame, _rtp_timestamp: u32) {
-        let _ = self.0.send(frame);
-    }
-}
-
 /// Waits for a picture of the whole display in one colour (sampled at the corners and the centre).
-async fn wait_for_colour(pictures: &mut mpsc::UnboundedReceiver<I420Frame>, want: Yuv, name: &str) {
+async fn wait_for_colour(pictures: &mut mpsc::UnboundedReceiver<Picture>, want: Yuv, name: &str) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     let mut last = None;
     loop {
-        let f = tokio::time::timeout_at(deadline, pictures.recv())
+        let (_, _, f) = tokio::time::timeout_at(deadline, pictures.recv())
             .await
             .unwrap_or_else(|_| panic!("no {name} picture within {DEADLINE:?}; last centre {last:?}"))
             .expect("sink open");
@@ -111,28 +90,14 @@ fn the_x_display_is_captured_sent_and_decoded() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(3).enable_all().build().unwrap();
     runtime.block_on(async move {
         let (server, _dir) = start_server().await;
-        let (tx, mut pictures) = mpsc::unbounded_channel();
-        let csr_media = Media { feeds: vec![], video_sinks: Some(Arc::new(Pictures(tx))), audio_sinks: None };
-        let token = sign_in(&server.url, "carla", PASSWORD).await.unwrap();
-        let mut csr = spawn_peer_with(&server.url, Entry::CreateSession { token }, csr_media);
-        let (number, invite) = csr
-            .wait_for("session created", |e| match e {
-                Event::Joined { session, invite: Some((invite, _)), .. } => {
-                    Some((session.session_number, invite.clone()))
-                }
-                _ => None,
-            })
-            .await;
+        let (csr_media, mut pictures) = receiving(None);
+        let (csr, number, invite) = start_session(&server.url, csr_media, loopback()).await;
 
         // The customer shares the X display.
-        let feed = Feed::new(MediaKind::Screen);
-        let source = Box::new(|| Ok(Box::new(X11Screen::open()?) as Box<dyn VideoSource>));
-        let encoder = Box::new(|fps: f32, bps: u32| {
-            OpenH264Encoder::new(DisplayMode::Standard, bps, fps)
-                .map(|e| Box::new(e) as Box<dyn VideoEncoder>)
-        });
-        let _pipeline =
-            VideoPipeline::start(source, encoder, feed.clone(), PipelineSettings::default()).unwrap();
+        let (feed, _pipeline) = video_feed(
+            MediaKind::Screen,
+            Box::new(|| Ok(Box::new(X11Screen::open()?) as Box<dyn VideoSource>)),
+        );
         let target = JoinTarget { server: None, number, invite: Some(invite) };
         let media = Media { feeds: vec![feed], video_sinks: None, audio_sinks: None };
         let customer = spawn_peer_with(

@@ -91,3 +91,84 @@ impl Peer {
         tokio::time::timeout(DEADLINE, self.task).await.expect("session task ends").expect("no panic")
     }
 }
+
+/// A decoded picture as the tests see it: who sent it, which track, the picture.
+pub type Picture = (tandem_wire::ParticipantId, tandem_peer::media::MediaKind, tandem_peer::video::I420Frame);
+
+/// A video sink factory that hands every decoded picture to a channel.
+pub struct PictureChannel(mpsc::UnboundedSender<Picture>);
+
+/// Media for a peer that only receives: pictures to the returned channel, voice to `audio`.
+pub fn receiving(
+    audio: Option<std::sync::Arc<dyn tandem_peer::media::AudioSinkFactory>>,
+) -> (Media, mpsc::UnboundedReceiver<Picture>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let media = Media {
+        feeds: Vec::new(),
+        video_sinks: Some(std::sync::Arc::new(PictureChannel(tx))),
+        audio_sinks: audio,
+    };
+    (media, rx)
+}
+
+impl tandem_peer::media::inbound::VideoSinkFactory for PictureChannel {
+    fn open(
+        &self,
+        from: tandem_wire::ParticipantId,
+        kind: tandem_peer::media::MediaKind,
+    ) -> Box<dyn tandem_peer::media::inbound::VideoSink> {
+        Box::new(PictureSender { from, kind, tx: self.0.clone() })
+    }
+}
+
+struct PictureSender {
+    from: tandem_wire::ParticipantId,
+    kind: tandem_peer::media::MediaKind,
+    tx: mpsc::UnboundedSender<Picture>,
+}
+
+impl tandem_peer::media::inbound::VideoSink for PictureSender {
+    fn frame(&mut self, frame: tandem_peer::video::I420Frame, _rtp_timestamp: u32) {
+        let _ = self.tx.send((self.from, self.kind, frame));
+    }
+}
+
+/// A CSR signs in and starts a session with `media`; returns the peer, the number and the invite token.
+pub async fn start_session(
+    server: &str,
+    media: Media,
+    config: LinkConfig,
+) -> (Peer, tandem_wire::SessionNumber, tandem_wire::InviteToken) {
+    let token = tandem_peer::signaling::sign_in(server, "carla", PASSWORD).await.unwrap();
+    let mut csr = spawn_peer_configured(server, Entry::CreateSession { token }, media, config);
+    let (number, invite) = csr
+        .wait_for("session created", |e| match e {
+            Event::Joined { session, invite: Some((invite, _)), .. } => {
+                Some((session.session_number, invite.clone()))
+            }
+            _ => None,
+        })
+        .await;
+    (csr, number, invite)
+}
+
+/// A screen or camera feed from `source`, encoded by openh264 in standard mode, running.
+pub fn video_feed(
+    kind: tandem_peer::media::MediaKind,
+    source: tandem_peer::video::pipeline::SourceFactory,
+) -> (tandem_peer::media::Feed, tandem_peer::video::pipeline::VideoPipeline) {
+    use tandem_peer::video::VideoEncoder;
+    let feed = tandem_peer::media::Feed::new(kind);
+    let encoder = Box::new(|fps: f32, bps: u32| {
+        tandem_peer::video::openh264_encoder::OpenH264Encoder::new(
+            tandem_peer::video::DisplayMode::Standard,
+            bps,
+            fps,
+        )
+        .map(|e| Box::new(e) as Box<dyn VideoEncoder>)
+    });
+    let settings = tandem_peer::video::pipeline::PipelineSettings::default();
+    let pipeline =
+        tandem_peer::video::pipeline::VideoPipeline::start(source, encoder, feed.clone(), settings).unwrap();
+    (feed, pipeline)
+}
