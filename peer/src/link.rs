@@ -95,7 +95,7 @@ pub struct Link {
     /// Negotiation was needed while an exchange was under way: offer again once it ends.
     renegotiate: bool,
     /// The feeds we send on this connection; dropping them stops their tasks.
-    _outbound: Vec<OutboundTrack>,
+    outbound: Vec<OutboundTrack>,
     /// Congestion control's current target for this connection (bits/s as `f64` bits).
     pub bitrate_target: Arc<AtomicU64>,
 }
@@ -161,7 +161,7 @@ impl Link {
             offer_pending: false,
             ignoring_offer: false,
             renegotiate: false,
-            _outbound: outbound,
+            outbound,
             bitrate_target,
         })
     }
@@ -202,7 +202,7 @@ impl Link {
             self.renegotiate = true;
         }
         self.ignoring_offer = false;
-        if !self.has_remote_description && !self._outbound.is_empty() {
+        if !self.has_remote_description && !self.outbound.is_empty() {
             // The first offer came from the remote and cannot have carried our feeds: offer them
             // once this exchange is done, whether or not webrtc signals negotiation-needed in time.
             self.renegotiate = true;
