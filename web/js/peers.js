@@ -18,10 +18,16 @@
  * follow the W3C "perfect negotiation" pattern
  * (https://w3c.github.io/webrtc-pc/#perfect-negotiation-example) with the
  * answerer as the polite side, so that collisions resolve themselves.
+ *
+ * Path (NET-2): while a connection is `connected`, its selected candidate
+ * pair is read from `getStats()` when it connects, when the ICE transport
+ * says the pair changed, and every few seconds, and sent as `path_report`
+ * whenever it differs from the last one sent for that peer.
  */
 
 import { decodeChat, encodeChat } from "./chat.js";
 import { encodeChannelMessage } from "./channel-codec.js";
+import { pathFromStats, samePath } from "./network-path.js";
 
 /** @typedef {import('../types/wire.js').ClientMessage} ClientMessage */
 /** @typedef {import('../types/wire.js').ServerMessage} ServerMessage */
@@ -29,6 +35,7 @@ import { encodeChannelMessage } from "./channel-codec.js";
 /** @typedef {import('../types/wire.js').IceServer} IceServer */
 /** @typedef {import('../types/wire.js').ChatMessage} ChatMessage */
 /** @typedef {import('../types/wire.js').MediaSource} MediaSource */
+/** @typedef {import('./network-path.js').Path} Path */
 
 /** Data channel labels (wire/src/channels.rs `label`). */
 export const CHAT_LABEL = "chat";
@@ -40,6 +47,8 @@ export const FILE_PREFIX = "file-";
 const LONG_LIVED = [CHAT_LABEL, CONSENT_LABEL, MEDIA_LABEL, FILES_LABEL];
 /** How long to wait for a peer's `media` channel after connecting before sending tracks unannounced. */
 const MEDIA_CHANNEL_GRACE_MS = 2000;
+/** How often the selected candidate pair is read while connected (it changes on ICE restarts and renominations). */
+const PATH_POLL_MS = 3000;
 
 /**
  * @typedef {object} Outgoing
@@ -58,6 +67,8 @@ const MEDIA_CHANNEL_GRACE_MS = 2000;
  * @property {Map<string, RTCDataChannel>} channels long-lived channels by label
  * @property {boolean} ready tracks may be sent (media channel open, or grace over)
  * @property {ReturnType<typeof setTimeout> | null} graceTimer
+ * @property {ReturnType<typeof setInterval> | null} pathTimer polls the path while connected
+ * @property {Path | null} path the last path reported to the server
  */
 
 /**
@@ -78,6 +89,8 @@ export class PeerMesh {
   /** @param {MeshOptions} opts */
   constructor(opts) {
     this.opts = opts;
+    /** The ICE servers for new connections (`setIceServers` renews them). */
+    this.iceServers = opts.iceServers;
     /** @type {Map<ParticipantId, Peer>} */
     this.peers = new Map();
     /** @type {Map<string, Outgoing>} what this participant sends, by stream id */
@@ -161,6 +174,30 @@ export class PeerMesh {
       });
     }
     return total;
+  }
+
+  /**
+   * Hands fresh ICE servers (TURN credentials) to every connection, for its
+   * next ICE restart, and to connections made later.
+   * @param {IceServer[]} iceServers
+   */
+  setIceServers(iceServers) {
+    this.iceServers = iceServers;
+    for (const [id, peer] of this.peers) {
+      try {
+        peer.pc.setConfiguration({ ...peer.pc.getConfiguration(), iceServers });
+      } catch (err) {
+        console.warn("setConfiguration for", id, "failed:", err);
+      }
+    }
+  }
+
+  /**
+   * The ICE servers each connection holds now (`getConfiguration`), by participant.
+   * @returns {Record<ParticipantId, RTCIceServer[]>}
+   */
+  iceServersInUse() {
+    return Object.fromEntries([...this.peers].map(([id, peer]) => [id, peer.pc.getConfiguration().iceServers ?? []]));
   }
 
   /**
@@ -252,6 +289,7 @@ export class PeerMesh {
   /** @private @param {ParticipantId} id @param {Peer} peer */
   drop(id, peer) {
     if (peer.graceTimer) clearTimeout(peer.graceTimer);
+    if (peer.pathTimer) clearInterval(peer.pathTimer);
     peer.pc.close();
     this.peers.delete(id);
     this.opts.onPeerClosed?.(id);
@@ -287,15 +325,62 @@ export class PeerMesh {
   }
 
   /**
+   * Starts reading the path when the connection is connected, stops when it is not.
+   * @private @param {ParticipantId} id @param {Peer} peer
+   */
+  watchPath(id, peer) {
+    const { pc } = peer;
+    if (pc.connectionState !== "connected") {
+      if (peer.pathTimer) clearInterval(peer.pathTimer);
+      peer.pathTimer = null;
+      return;
+    }
+    if (peer.pathTimer) return;
+    peer.pathTimer = setInterval(() => void this.reportPath(id, peer), PATH_POLL_MS);
+    void this.reportPath(id, peer);
+    // Where the browser tells (https://w3c.github.io/webrtc-pc/#dom-rtcicetransport-onselectedcandidatepairchange), read at once.
+    const ice = pc.sctp?.transport.iceTransport;
+    if (ice && "onselectedcandidatepairchange" in ice) ice.onselectedcandidatepairchange = () => void this.reportPath(id, peer);
+  }
+
+  /**
+   * Sends `path_report` if the selected pair differs from the last one reported.
+   * @private @param {ParticipantId} id @param {Peer} peer
+   */
+  async reportPath(id, peer) {
+    let path;
+    try {
+      path = pathFromStats(await peer.pc.getStats());
+    } catch (err) {
+      console.warn("getStats for", id, "failed:", err);
+      return;
+    }
+    if (!path || samePath(path, peer.path) || this.peers.get(id) !== peer || peer.pc.connectionState !== "connected") return;
+    peer.path = path;
+    this.opts.sendSignal({ type: "path_report", with: id, ...path });
+  }
+
+  /**
    * @private
    * @param {ParticipantId} id
    * @param {boolean} offerer
    * @returns {Peer}
    */
   create(id, offerer) {
-    const pc = new RTCPeerConnection({ iceServers: this.opts.iceServers });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     /** @type {Peer} */
-    const peer = { pc, polite: !offerer, makingOffer: false, ignoreOffer: false, chat: null, channels: new Map(), ready: false, graceTimer: null };
+    const peer = {
+      pc,
+      polite: !offerer,
+      makingOffer: false,
+      ignoreOffer: false,
+      chat: null,
+      channels: new Map(),
+      ready: false,
+      graceTimer: null,
+      pathTimer: null,
+      path: null,
+    };
     this.peers.set(id, peer);
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate || !candidate.candidate) return;
@@ -327,6 +412,7 @@ export class PeerMesh {
           this.sendStreams(id, peer);
         }, MEDIA_CHANNEL_GRACE_MS);
       }
+      this.watchPath(id, peer);
       this.opts.onChange?.();
     };
     pc.ondatachannel = ({ channel }) => {

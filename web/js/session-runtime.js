@@ -7,6 +7,7 @@
  */
 
 import { FilesController } from "./files-controller.js";
+import { refreshDelayMs } from "./ice-refresh.js";
 import { MediaController } from "./media-controller.js";
 import { FILES_LABEL, PeerMesh } from "./peers.js";
 import { initialState, peerPlan, reduce } from "./session-state.js";
@@ -24,6 +25,10 @@ export function startRuntime(render) {
   let state = initialState();
   /** @type {PeerMesh | null} */
   let mesh = null;
+  /** The ICE server list the connections and the refresh timer were last given. */
+  let iceServers = state.iceServers;
+  /** @type {ReturnType<typeof setTimeout> | null} asks for fresh TURN credentials before they expire */
+  let iceRefresh = null;
 
   /** @param {Action} action */
   const dispatch = (action) => {
@@ -60,6 +65,11 @@ export function startRuntime(render) {
         });
         if (localAudio) mesh.setLocalStream(localAudio);
       }
+      if (state.iceServers !== iceServers) {
+        iceServers = state.iceServers;
+        mesh.setIceServers(iceServers);
+        scheduleIceRefresh();
+      }
       mesh.sync(peerPlan(state));
     } else if (mesh) {
       mesh.close();
@@ -68,7 +78,20 @@ export function startRuntime(render) {
       media.reset();
       files.reset();
     }
+    if (state.phase !== "in_session" && iceRefresh) {
+      clearTimeout(iceRefresh);
+      iceRefresh = null;
+    }
     render(state);
+  };
+  /** TURN credentials expire (NET-2): renew them ahead of time; the `ice_servers` reply goes to every connection. */
+  const scheduleIceRefresh = () => {
+    if (iceRefresh) clearTimeout(iceRefresh);
+    const delay = refreshDelayMs(iceServers, Date.now());
+    iceRefresh = delay === null ? null : setTimeout(() => {
+      iceRefresh = null;
+      client.send({ type: "refresh_ice_servers" });
+    }, delay);
   };
   const changed = () => render(state);
   const media = new MediaController(() => mesh, changed);
@@ -163,6 +186,10 @@ export function startRuntime(render) {
     /** Video RTP packets received from all peers so far (for tests). */
     async videoPacketsReceived() {
       return mesh ? mesh.packetsReceived("video") : 0;
+    },
+    /** The ICE servers (TURN credentials) each peer connection holds now, by participant (for tests). */
+    connectionIceServers() {
+      return mesh ? mesh.iceServersInUse() : {};
     },
     /** Participants whose chat channel is open. */
     chatReady() {

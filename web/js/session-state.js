@@ -15,6 +15,7 @@
 /** @typedef {import('../types/wire.js').EndReason} EndReason */
 /** @typedef {import('../types/wire.js').ErrorCode} ErrorCode */
 /** @typedef {import('../types/wire.js').ChatMessage} ChatMessage */
+/** @typedef {import('./network-path.js').ReportedPath} ReportedPath */
 
 /**
  * Where this client stands:
@@ -61,6 +62,7 @@
  * @property {AudioStatus} audio
  * @property {{ email_invitations: boolean } | null} features what the server offers (`hello`), kept across sessions
  * @property {number | null} notesSavedAt when the server last confirmed our notes (`notes_saved`), Unix ms
+ * @property {ReportedPath[]} paths the latest `path_reported` per (from, with) (CSRs only)
  */
 
 /**
@@ -75,6 +77,8 @@
 
 /** Most chat lines kept in memory (older ones are dropped from the view). */
 export const CHAT_HISTORY_LIMIT = 500;
+/** Messages the client sends by itself in the background: the user has nothing to do about an error in reply to one. */
+const BACKGROUND_REQUESTS = ["path_report", "refresh_ice_servers"];
 
 /** @returns {SessionState} */
 export function initialState() {
@@ -95,6 +99,7 @@ export function initialState() {
     audio: "prompt",
     features: null,
     notesSavedAt: null,
+    paths: [],
   };
 }
 
@@ -186,6 +191,14 @@ function reduceServer(state, msg) {
       return { ...state, features: { email_invitations: msg.features?.email_invitations === true } };
     case "notes_saved":
       return state.phase === "in_session" ? { ...state, notesSavedAt: msg.saved_at } : state;
+    case "path_reported": {
+      if (state.phase !== "in_session") return state;
+      const { from, with: to, local, remote, protocol } = msg;
+      const others = state.paths.filter((p) => p.from !== from || p.with !== to);
+      return { ...state, paths: [...others, { from, with: to, local, remote, protocol }] };
+    }
+    case "ice_servers":
+      return state.phase === "in_session" ? { ...state, iceServers: msg.ice_servers } : state;
     case "session_ended":
       if (state.phase === "idle" || state.phase === "left" || state.phase === "refused") return state;
       return { ...outOfSession(state, "ended"), endReason: msg.reason };
@@ -194,6 +207,7 @@ function reduceServer(state, msg) {
         // The server forgot us: whatever session we were in is over for this client.
         return { ...outOfSession(state, "ended"), lastError: { code: msg.code, inReplyTo: msg.in_reply_to ?? null } };
       }
+      if (msg.in_reply_to && BACKGROUND_REQUESTS.includes(msg.in_reply_to)) return state;
       return { ...state, lastError: { code: msg.code, inReplyTo: msg.in_reply_to ?? null } };
     default:
       // pong and relayed signals do not change the session view; unknown types are ignored.

@@ -7,6 +7,7 @@
 import { el, byId } from "./dom.js";
 import { admitted, nameOf } from "./session-state.js";
 import { validChatText } from "./chat.js";
+import { describeLink } from "./network-path.js";
 
 /** @typedef {import('./session-state.js').SessionState} SessionState */
 /** @typedef {import('./i18n.js').Translate} Translate */
@@ -15,7 +16,9 @@ import { validChatText } from "./chat.js";
 
 /**
  * Fills a list with the admitted participants: name, role, "you", lost
- * connection. `data-chat="open"` marks those whose chat channel is open.
+ * connection, and the network path of our link with them once reported
+ * (NET-2; CSRs only get `path_reported`). `data-chat="open"` marks those
+ * whose chat channel is open.
  * @param {HTMLUListElement} list
  * @param {SessionState} state
  * @param {Translate} t
@@ -27,6 +30,7 @@ export function renderParticipants(list, state, t, chatReady) {
       const details = [t(`role.${p.role}`)];
       if (p.id === state.selfId) details.push(t("participants.you"));
       if (!p.connected) details.push(t("participants.disconnected"));
+      const path = state.selfId && p.id !== state.selfId ? describeLink(state.paths, state.selfId, p.id) : null;
       return el(
         "li",
         {
@@ -37,6 +41,8 @@ export function renderParticipants(list, state, t, chatReady) {
         el("span", { class: "name" }, p.name),
         " ",
         el("span", { class: "role" }, `(${details.join(", ")})`),
+        path ? " " : "",
+        path ? el("span", { class: "path" }, t(path.key, path.params)) : "",
       );
     }),
   );

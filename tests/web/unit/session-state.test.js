@@ -149,3 +149,31 @@ test("notes_saved: the time is kept while in the session and cleared by the next
   assert.equal(s.notesSavedAt, null);
   assert.equal(run([server({ type: "notes_saved", saved_at: 5 })]).notesSavedAt, null, "ignored outside a session");
 });
+
+test("path_reported: the latest path per (from, with) is kept in the session, cleared by the next one", () => {
+  const path = (/** @type {string} */ from, /** @type {string} */ to, /** @type {string} */ local, protocol = "udp") =>
+    server({ type: "path_reported", from, with: to, local, remote: "host", protocol });
+  let s = run([created, path(ANN, CSR, "host"), path(CSR, ANN, "srflx"), path(ANN, CSR, "relay", "tls")]);
+  assert.deepEqual(s.paths, [
+    { from: CSR, with: ANN, local: "srflx", remote: "host", protocol: "udp" },
+    { from: ANN, with: CSR, local: "relay", remote: "host", protocol: "tls" },
+  ]);
+  s = run([server({ type: "session_ended", reason: "ended_by_csr" })], s);
+  assert.deepEqual(s.paths, []);
+  assert.deepEqual(run([path(ANN, CSR, "host")]).paths, [], "ignored outside a session");
+});
+
+test("ice_servers: fresh credentials replace the list in the session", () => {
+  const fresh = [{ urls: ["turn:127.0.0.1:3478?transport=udp"], username: "1795278475:d62a49985528fb60", credential: "c" }];
+  const s = run([created, server({ type: "ice_servers", ice_servers: fresh })]);
+  assert.deepEqual(s.iceServers, fresh);
+  assert.deepEqual(run([server({ type: "ice_servers", ice_servers: fresh })]).iceServers, [], "ignored outside a session");
+});
+
+test("errors about background requests (path_report, refresh_ice_servers) are not shown", () => {
+  const s = run([created]);
+  for (const inReplyTo of ["path_report", "refresh_ice_servers"]) {
+    assert.equal(reduce(s, server({ type: "error", code: "unknown_participant", message: "x", in_reply_to: inReplyTo })), s, inReplyTo);
+  }
+  assert.equal(reduce(s, server({ type: "error", code: "not_allowed", message: "x", in_reply_to: "admit" })).lastError?.code, "not_allowed");
+});
