@@ -21,6 +21,8 @@ pub mod media_setup;
 pub mod negotiation;
 pub mod session;
 pub mod signaling;
+pub mod tls;
+pub mod turn_tunnel;
 pub mod video;
 
 pub use error::PeerError;

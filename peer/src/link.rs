@@ -20,19 +20,21 @@ use rtc::peer_connection::configuration::interceptor_registry::{
     CongestionFeedback, configure_congestion_control,
 };
 use tandem_wire::channels::{ChatMessage, MAX_CHANNEL_MESSAGE_BYTES, label};
-use tandem_wire::{IceCandidate, IceServer, IceText, ParticipantId};
+use tandem_wire::{CandidateType, IceCandidate, IceText, ParticipantId, PathProtocol};
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
-    RTCSessionDescription, Registry, SettingEngineBuilder, register_default_interceptors,
+    RTCIceCandidateInit, RTCIceCandidateType, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
+    register_default_interceptors,
 };
 
 use crate::PeerError;
 use crate::media::outbound::{OutboundTrack, register_codecs, send_feed};
 use crate::media::{Media, keyframe_requests};
+use crate::turn_tunnel::IceRoutes;
 
 /// Congestion control starts here and stays within these bounds (bits/s).
 const START_BITRATE: f64 = 1_500_000.0;
@@ -63,19 +65,37 @@ pub struct LinkConfig {
     pub udp_addrs: Vec<String>,
     /// ICE "disconnected" and "failed" timeouts; `None` keeps webrtc's 5 s and 25 s.
     pub ice_timeouts: Option<(std::time::Duration, std::time::Duration)>,
+    /// Only relay candidates (W3C `iceTransportPolicy: "relay"`): for measuring the relay path.
+    pub relay_only: bool,
+    /// Certificate authorities trusted besides the public web roots, for the
+    /// signaling server (HTTPS/WSS) and `turns:` relays: an operator's private CA.
+    pub tls_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
 }
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        Self { udp_addrs: vec!["0.0.0.0:0".into()], ice_timeouts: None }
+        Self {
+            udp_addrs: vec!["0.0.0.0:0".into()],
+            ice_timeouts: None,
+            relay_only: false,
+            tls_roots: Vec::new(),
+        }
     }
 }
 
 impl LinkConfig {
     /// Loopback only (tests on one machine).
     pub fn loopback() -> Self {
-        Self { udp_addrs: vec!["127.0.0.1:0".into()], ice_timeouts: None }
+        Self { udp_addrs: vec!["127.0.0.1:0".into()], ..Self::default() }
     }
+}
+
+/// The selected candidate pair of a connection, as reported to the signaling server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Path {
+    pub local: CandidateType,
+    pub remote: CandidateType,
+    pub protocol: PathProtocol,
 }
 
 /// A peer connection to one remote participant.
@@ -105,7 +125,7 @@ impl Link {
     pub async fn new(
         remote: ParticipantId,
         polite: bool,
-        ice_servers: &[IceServer],
+        ice_servers: Vec<RTCIceServer>,
         config: &LinkConfig,
         media: &Media,
         events: mpsc::UnboundedSender<LinkEvent>,
@@ -120,14 +140,6 @@ impl Link {
             configure_congestion_control(Registry::new(), estimator, CongestionFeedback::Twcc, &mut engine)?;
         let registry = register_default_interceptors(registry, &mut engine)?;
         let registry = keyframe_requests::register(registry);
-        let servers = ice_servers
-            .iter()
-            .map(|s| RTCIceServer {
-                urls: s.urls.clone(),
-                username: s.username.clone().unwrap_or_default(),
-                credential: s.credential.clone().unwrap_or_default(),
-            })
-            .collect();
         let mut builder = PeerConnectionBuilder::new();
         // Only when asked: otherwise webrtc's own default settings stay untouched.
         if let Some((disconnected, failed)) = config.ice_timeouts {
@@ -136,7 +148,7 @@ impl Link {
             builder = builder.with_setting_engine(settings.build());
         }
         let pc = builder
-            .with_configuration(RTCConfigurationBuilder::new().with_ice_servers(servers).build())
+            .with_configuration(configuration(ice_servers, config))
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
             .with_handler(Arc::new(Handler { remote, events, media: media.clone() }))
@@ -244,6 +256,29 @@ impl Link {
         Ok(self.pc.restart_ice().await?)
     }
 
+    /// Hands the connection fresh ICE servers (renewed TURN credentials) for its next ICE restart.
+    pub async fn set_ice_servers(&self, ice_servers: Vec<RTCIceServer>, config: &LinkConfig) {
+        if let Err(e) = self.pc.set_configuration(configuration(ice_servers, config)).await {
+            tracing::warn!(remote = %self.remote, error = %e, "could not renew the ICE servers");
+        }
+    }
+
+    /// The selected candidate pair, once ICE has chosen one.
+    pub async fn selected_path(&self, routes: &IceRoutes) -> Option<Path> {
+        let sctp = self.pc.sctp().await?;
+        let pair = sctp.transport().ice_transport().get_selected_candidate_pair().await.ok()??;
+        let (local, remote) = (pair.local(), pair.remote());
+        let protocol = if local.typ == RTCIceCandidateType::Relay {
+            routes.relay_protocol()
+        } else {
+            match local.protocol {
+                webrtc::peer_connection::RTCIceProtocol::Tcp => PathProtocol::Tcp,
+                _ => PathProtocol::Udp,
+            }
+        };
+        Some(Path { local: candidate_type(local.typ)?, remote: candidate_type(remote.typ)?, protocol })
+    }
+
     /// The congestion-control estimate for this connection, bits/s.
     pub fn bitrate(&self) -> f64 {
         f64::from_bits(self.bitrate_target.load(Ordering::Relaxed))
@@ -296,6 +331,25 @@ impl Link {
             self.pc.add_ice_candidate(init).await?;
         }
         Ok(())
+    }
+}
+
+fn configuration(
+    ice_servers: Vec<RTCIceServer>,
+    config: &LinkConfig,
+) -> webrtc::peer_connection::RTCConfiguration {
+    let builder = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);
+    if config.relay_only { builder.with_ice_transport_policy(RTCIceTransportPolicy::Relay) } else { builder }
+        .build()
+}
+
+fn candidate_type(typ: RTCIceCandidateType) -> Option<CandidateType> {
+    match typ {
+        RTCIceCandidateType::Host => Some(CandidateType::Host),
+        RTCIceCandidateType::Srflx => Some(CandidateType::Srflx),
+        RTCIceCandidateType::Prflx => Some(CandidateType::Prflx),
+        RTCIceCandidateType::Relay => Some(CandidateType::Relay),
+        _ => None,
     }
 }
 

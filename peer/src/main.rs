@@ -13,8 +13,8 @@ use tandem_peer::PeerError;
 use tandem_peer::link::LinkConfig;
 use tandem_peer::media_setup::{MediaArgs, MediaSetup};
 use tandem_peer::session::{self, Command, Event};
-use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
-use tandem_wire::{ChatText, DisplayName};
+use tandem_peer::signaling::{Entry, JoinTarget, sign_in_trusting};
+use tandem_wire::{CandidateType, ChatText, DisplayName};
 use tokio::sync::mpsc;
 
 /// Tandem native peer.
@@ -39,6 +39,8 @@ enum Cmd {
         server: Option<String>,
         #[command(flatten)]
         media: MediaArgs,
+        #[command(flatten)]
+        net: NetArgs,
     },
     /// Sign in as a CSR and start a session, or assist in one.
     Csr {
@@ -56,7 +58,43 @@ enum Cmd {
         assist: Option<String>,
         #[command(flatten)]
         media: MediaArgs,
+        #[command(flatten)]
+        net: NetArgs,
     },
+}
+
+/// How the peer reaches the other participants.
+#[derive(clap::Args)]
+struct NetArgs {
+    /// A PEM file of certificate authorities to trust besides the public web
+    /// roots, for the server (HTTPS) and the TURN relay (`turns:`): an
+    /// operator's private CA.
+    #[arg(long, value_name = "PEM", env = "TANDEM_CA")]
+    ca: Option<std::path::PathBuf>,
+    /// Use only relayed paths (TURN), never direct ones.
+    #[arg(long)]
+    relay_only: bool,
+}
+
+impl NetArgs {
+    fn tls_roots(&self) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, PeerError> {
+        use rustls_pki_types::pem::PemObject;
+        match &self.ca {
+            None => Ok(Vec::new()),
+            Some(path) => rustls_pki_types::CertificateDer::pem_file_iter(path)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| PeerError::Input(format!("--ca {}: {e}", path.display()))),
+        }
+    }
+
+    fn link_config(&self, udp_addrs: Vec<String>) -> Result<LinkConfig, PeerError> {
+        Ok(LinkConfig {
+            udp_addrs,
+            ice_timeouts: None,
+            relay_only: self.relay_only,
+            tls_roots: self.tls_roots()?,
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -85,16 +123,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), PeerError> {
-    let (server, entry, media) = match cli.command {
-        Cmd::Join { session, name, server, media } => {
+    let (server, entry, media, net) = match cli.command {
+        Cmd::Join { session, name, server, media, net } => {
             let target = JoinTarget::parse(&session)?;
             let server = target.server.clone().or(server).ok_or_else(|| {
                 PeerError::Input("give --server, or a join link that names the site".into())
             })?;
             let name = DisplayName::parse(name).map_err(|e| PeerError::Input(format!("--name: {e}")))?;
-            (server, Entry::Customer { target, name }, media)
+            (server, Entry::Customer { target, name }, media, net)
         }
-        Cmd::Csr { server, name, password_stdin, assist, media } => {
+        Cmd::Csr { server, name, password_stdin, assist, media, net } => {
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin()
@@ -106,7 +144,8 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
                     "use --password-stdin (interactive sign-in comes with the window)".into(),
                 ));
             };
-            let token = sign_in(&server, &name, &password).await?;
+            let tls = tandem_peer::tls::client_config(&net.tls_roots()?)?;
+            let token = sign_in_trusting(&server, &name, &password, tls).await?;
             let entry = match assist {
                 Some(number) => Entry::Assist {
                     token,
@@ -114,10 +153,10 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
                 },
                 None => Entry::CreateSession { token },
             };
-            (server, entry, media)
+            (server, entry, media, net)
         }
     };
-    let link_config = LinkConfig { udp_addrs: media.bind.clone(), ice_timeouts: None };
+    let link_config = net.link_config(media.bind.clone())?;
     // Devices are opened before joining, so that a missing camera is reported up front.
     let setup = MediaSetup::start(&media)?;
     for warning in &setup.warnings {
@@ -171,6 +210,19 @@ fn print_event(event: &Event) {
         }
         Event::Connected(id) => println!("connected to {id}"),
         Event::ConnectionFailed(id) => println!("connection to {id} failed; trying again"),
+        Event::Path { with, path } => {
+            let how = if path.local == CandidateType::Relay || path.remote == CandidateType::Relay {
+                "through the relay"
+            } else {
+                "directly"
+            };
+            println!(
+                "path to {with}: {how} ({}/{}, {})",
+                path.local.as_str(),
+                path.remote.as_str(),
+                path.protocol.as_str()
+            );
+        }
         Event::ChatReady(id) => println!("chat with {id} is open"),
         Event::Chat { from, text, private } => {
             println!("{}{from}: {text}", if *private { "(private) " } else { "" });

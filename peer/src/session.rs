@@ -3,7 +3,8 @@
 //! each other. The application talks to it over two channels.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tandem_wire::channels::ChatMessage;
 use tandem_wire::{
@@ -14,10 +15,14 @@ use tokio::sync::mpsc;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 use crate::PeerError;
-use crate::link::{Link, LinkConfig, LinkEvent};
+use crate::link::{Link, LinkConfig, LinkEvent, Path};
 use crate::media::Media;
 use crate::negotiation::makes_offer;
 use crate::signaling::{Connection, Entry};
+use crate::turn_tunnel::IceRoutes;
+
+/// How often the selected candidate pairs are checked for a change worth reporting.
+const PATH_CHECK: Duration = Duration::from_secs(5);
 
 /// What the application asks of the session.
 #[derive(Debug)]
@@ -47,6 +52,8 @@ pub enum Event {
     Connected(ParticipantId),
     /// The peer connection to a participant failed; an ICE restart follows.
     ConnectionFailed(ParticipantId),
+    /// The path to a participant (the selected candidate pair) is now this; also reported to the server.
+    Path { with: ParticipantId, path: Path },
     /// The chat channel to a participant is open: chat to them is delivered from now on.
     ChatReady(ParticipantId),
     /// A chat message arrived.
@@ -65,11 +72,23 @@ pub async fn run(
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
 ) -> Result<Option<EndReason>, PeerError> {
-    let mut conn = Connection::open(server).await?;
+    let tls = crate::tls::client_config(&config.tls_roots)?;
+    let mut conn = Connection::open(server, tls.clone()).await?;
     conn.send(&entry.request()).await?;
-    let mut state = State { me: None, ice_servers: Vec::new(), links: HashMap::new(), config, media };
+    let mut state = State {
+        me: None,
+        routes: IceRoutes::default(),
+        refresh_at: None,
+        tls,
+        links: HashMap::new(),
+        paths: HashMap::new(),
+        config,
+        media,
+    };
     let (link_tx, mut link_rx) = mpsc::unbounded_channel();
+    let mut path_check = tokio::time::interval(PATH_CHECK);
     let result = loop {
+        let refresh_at = state.refresh_at;
         tokio::select! {
             msg = conn.recv() => {
                 let msg = match msg { Ok(m) => m, Err(e) => break Err(e) };
@@ -83,6 +102,11 @@ pub async fn run(
                 if let Err(e) = state.on_link(event, &mut conn, &events).await {
                     break Err(e);
                 }
+            }
+            _ = path_check.tick() => state.report_paths(&mut conn, &events).await?,
+            _ = sleep_until(refresh_at), if refresh_at.is_some() => {
+                state.refresh_at = None;
+                conn.send(&ClientMessage::RefreshIceServers {}).await?;
             }
             cmd = commands.recv() => match cmd {
                 Some(Command::Chat { text, to }) => state.chat(text, to).await,
@@ -104,8 +128,14 @@ pub async fn run(
 
 struct State {
     me: Option<ParticipantId>,
-    ice_servers: Vec<IceServer>,
+    /// How the relay is reached (UDP, or TCP/TLS through a tunnel) and the ICE servers for webrtc.
+    routes: IceRoutes,
+    /// When to ask for fresh TURN credentials.
+    refresh_at: Option<tokio::time::Instant>,
+    tls: Arc<tokio_rustls::rustls::ClientConfig>,
     links: HashMap<ParticipantId, Link>,
+    /// The last path reported for each link.
+    paths: HashMap<ParticipantId, Path>,
     config: LinkConfig,
     media: Media,
 }
@@ -128,14 +158,14 @@ impl State {
                 ice_servers,
                 ..
             } => {
-                self.enter(participant_id, ice_servers);
+                self.enter(participant_id, ice_servers).await;
                 let invite = Some((invite_token, invite_link));
                 emit(events, Event::Joined { session, me: participant_id, role: Role::PrimaryCsr, invite })
                     .await;
             }
             ServerMessage::Joined { session, participant_id, role, ice_servers, .. }
             | ServerMessage::Resumed { session, participant_id, role, ice_servers } => {
-                self.enter(participant_id, ice_servers);
+                self.enter(participant_id, ice_servers).await;
                 emit(events, Event::Joined { session, me: participant_id, role, invite: None }).await;
             }
             ServerMessage::Lobby { .. } => emit(events, Event::Lobby).await,
@@ -177,8 +207,13 @@ impl State {
                 }
                 emit(events, Event::Refused { code, request: in_reply_to }).await;
             }
-            // Fresh TURN credentials: new connections use them (existing ones keep theirs until an ICE restart).
-            ServerMessage::IceServers { ice_servers } => self.ice_servers = ice_servers,
+            // Fresh TURN credentials: for new connections and for the next ICE restart of existing ones.
+            ServerMessage::IceServers { ice_servers } => {
+                self.set_ice_servers(ice_servers).await;
+                for link in self.links.values() {
+                    link.set_ice_servers(self.routes.servers(), &self.config).await;
+                }
+            }
             ServerMessage::Hello { .. }
             | ServerMessage::Pong { .. }
             | ServerMessage::NotesSaved { .. }
@@ -187,9 +222,37 @@ impl State {
         Ok(None)
     }
 
-    fn enter(&mut self, me: ParticipantId, ice_servers: Vec<IceServer>) {
+    async fn enter(&mut self, me: ParticipantId, ice_servers: Vec<IceServer>) {
         self.me = Some(me);
-        self.ice_servers = ice_servers;
+        self.set_ice_servers(ice_servers).await;
+    }
+
+    /// Chooses how to reach the relay (probing only when the relay URL changed) and when to renew.
+    async fn set_ice_servers(&mut self, ice_servers: Vec<IceServer>) {
+        let previous = std::mem::take(&mut self.routes);
+        self.routes = IceRoutes::choose(&ice_servers, &self.tls, Some(previous)).await;
+        self.refresh_at =
+            refresh_delay(&ice_servers, SystemTime::now()).map(|delay| tokio::time::Instant::now() + delay);
+    }
+
+    /// Reports each link's selected candidate pair when it is new or changed.
+    async fn report_paths(
+        &mut self,
+        conn: &mut Connection,
+        events: &mpsc::Sender<Event>,
+    ) -> Result<(), PeerError> {
+        for (&with, link) in &self.links {
+            let Some(path) = link.selected_path(&self.routes).await else { continue };
+            if self.paths.get(&with) == Some(&path) {
+                continue;
+            }
+            self.paths.insert(with, path);
+            tracing::info!(%with, ?path, "path");
+            let Path { local, remote, protocol } = path;
+            conn.send(&ClientMessage::PathReport { with, local, remote, protocol }).await?;
+            emit(events, Event::Path { with, path }).await;
+        }
+        Ok(())
     }
 
     /// Opens links to new admitted participants (offering where the rule says so), closes links to those gone.
@@ -208,6 +271,7 @@ impl State {
             if let Some(link) = self.links.remove(&id) {
                 link.close().await;
             }
+            self.paths.remove(&id);
         }
         for id in present {
             if makes_offer(me, id) && !self.links.contains_key(&id) {
@@ -228,7 +292,7 @@ impl State {
         if !self.links.contains_key(&remote) {
             let polite = self.me.is_none_or(|me| !makes_offer(me, remote));
             let link =
-                Link::new(remote, polite, &self.ice_servers, &self.config, &self.media, link_tx.clone())
+                Link::new(remote, polite, self.routes.servers(), &self.config, &self.media, link_tx.clone())
                     .await?;
             self.links.insert(remote, link);
         }
@@ -259,7 +323,10 @@ impl State {
             LinkEvent::State { with, state } => {
                 tracing::debug!(%with, ?state, "peer connection state");
                 match state {
-                    RTCPeerConnectionState::Connected => emit(events, Event::Connected(with)).await,
+                    RTCPeerConnectionState::Connected => {
+                        emit(events, Event::Connected(with)).await;
+                        self.report_paths(conn, events).await?;
+                    }
                     RTCPeerConnectionState::Failed => {
                         emit(events, Event::ConnectionFailed(with)).await;
                         // The first offerer restarts ICE (a new path, e.g. through the relay).
@@ -312,6 +379,26 @@ impl State {
     }
 }
 
+/// When to ask for fresh TURN credentials: a minute before the earliest
+/// expiry in the TURN REST usernames (`<expiry unix time>:<id>`), or at half
+/// their remaining life when that is shorter; `None` without TURN credentials.
+pub fn refresh_delay(ice_servers: &[IceServer], now: SystemTime) -> Option<Duration> {
+    let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    let expiry = ice_servers
+        .iter()
+        .filter_map(|s| s.username.as_deref()?.split(':').next()?.parse::<u64>().ok())
+        .min()?;
+    let left = expiry.saturating_sub(now);
+    Some(Duration::from_secs(left.saturating_sub(60).min(left / 2).max(1)))
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 fn to_sdp(sdp: String) -> Result<Sdp, PeerError> {
     Sdp::parse(sdp).map_err(|e| PeerError::WebRtc(format!("local SDP does not fit the protocol: {e}")))
 }
@@ -319,4 +406,39 @@ fn to_sdp(sdp: String) -> Result<Sdp, PeerError> {
 async fn emit(events: &mpsc::Sender<Event>, event: Event) {
     // The application may have stopped listening; the session still runs to its end.
     let _ = events.send(event).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(username: &str) -> IceServer {
+        IceServer {
+            urls: vec!["turn:192.0.2.1:3478?transport=udp".into()],
+            username: Some(username.into()),
+            credential: Some("x".into()),
+        }
+    }
+
+    #[test]
+    fn credentials_are_renewed_before_they_expire() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        // Ten minutes left: at half-life, well before the last minute.
+        assert_eq!(refresh_delay(&[turn("1000600:p1")], now), Some(Duration::from_secs(300)));
+        // Two hours left: a minute before expiry... capped by half-life, so one hour.
+        assert_eq!(refresh_delay(&[turn("1007200:p1")], now), Some(Duration::from_secs(3600)));
+        // The earliest expiry counts; an expired one asks at once (after a second).
+        assert_eq!(
+            refresh_delay(&[turn("1007200:p1"), turn("999000:p1")], now),
+            Some(Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn no_renewal_without_turn_credentials() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let stun = IceServer { urls: vec!["stun:192.0.2.1:3478".into()], username: None, credential: None };
+        assert_eq!(refresh_delay(&[stun], now), None);
+        assert_eq!(refresh_delay(&[turn("not-a-time:p1")], now), None);
+    }
 }

@@ -1,9 +1,12 @@
 //! The peer's end of the signaling protocol: where to connect, how to enter a
 //! session (join link or number, or as a CSR), and one WebSocket to the server.
 
+use std::sync::Arc;
+
 use futures_util::{SinkExt as _, StreamExt as _};
 use tandem_wire::{AuthToken, ClientMessage, InviteToken, ServerMessage, SessionNumber};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls::ClientConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -73,10 +76,24 @@ impl Entry {
     }
 }
 
-/// Signs a CSR in over HTTP and returns the token for the WebSocket.
+/// Signs a CSR in over HTTP(S), trusting the public web roots, and returns the token for the WebSocket.
 pub async fn sign_in(server: &str, name: &str, password: &str) -> Result<AuthToken, PeerError> {
+    sign_in_trusting(server, name, password, crate::tls::default_client_config()).await
+}
+
+/// [`sign_in`] with the given TLS trust (e.g. a private CA, see [`crate::tls::client_config`]).
+pub async fn sign_in_trusting(
+    server: &str,
+    name: &str,
+    password: &str,
+    tls: Arc<ClientConfig>,
+) -> Result<AuthToken, PeerError> {
     let url = format!("{}/api/v1/signin", server.trim_end_matches('/'));
-    let response = reqwest::Client::new()
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls((*tls).clone())
+        .build()
+        .map_err(|e| PeerError::Input(format!("HTTP client: {e}")))?;
+    let response = client
         .post(&url)
         .json(&serde_json::json!({"name": name, "password": password}))
         .send()
@@ -99,8 +116,8 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects to `server` (`http://host:port` or `https://…`) and reads its `hello`.
-    pub async fn open(server: &str) -> Result<Self, PeerError> {
+    /// Connects to `server` (`http://host:port` or `https://…`, trusting `tls`) and reads its `hello`.
+    pub async fn open(server: &str, tls: Arc<ClientConfig>) -> Result<Self, PeerError> {
         let base = server.trim_end_matches('/');
         let ws_url = if let Some(rest) = base.strip_prefix("https://") {
             format!("wss://{rest}/ws")
@@ -111,7 +128,8 @@ impl Connection {
                 "server URL {server:?} must start with http:// or https://"
             )));
         };
-        let (ws, _) = tokio_tungstenite::connect_async(&ws_url)
+        let connector = tokio_tungstenite::Connector::Rustls(tls);
+        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(&ws_url, None, true, Some(connector))
             .await
             .map_err(|e| PeerError::Unreachable { url: server.to_owned(), reason: e.to_string() })?;
         let mut conn = Self { ws };

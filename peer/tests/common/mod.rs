@@ -19,15 +19,23 @@ use tokio::task::JoinHandle;
 pub const PASSWORD: &str = "correct horse battery";
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+pub mod netns;
+
 pub async fn start_server() -> (RunningServer, tempfile::TempDir) {
+    start_server_with(|_| {}).await
+}
+
+/// A server on 127.0.0.1:0 unless `adjust` says otherwise, with the CSR account.
+pub async fn start_server_with(adjust: impl FnOnce(&mut Config)) -> (RunningServer, tempfile::TempDir) {
     // `RUST_LOG=tandem_peer=debug` shows what the peers do.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
     let dir = tempfile::tempdir().unwrap();
-    let config =
+    let mut config =
         Config { listen: "127.0.0.1:0".parse().unwrap(), data_dir: dir.path().into(), ..Config::default() };
+    adjust(&mut config);
     let store = tandem_signaling::store::open(&config.database_url()).await.unwrap();
     let hash = tandem_signaling::auth::hash_password(PASSWORD).unwrap();
     store
@@ -139,7 +147,8 @@ pub async fn start_session(
     media: Media,
     config: LinkConfig,
 ) -> (Peer, tandem_wire::SessionNumber, tandem_wire::InviteToken) {
-    let token = tandem_peer::signaling::sign_in(server, "carla", PASSWORD).await.unwrap();
+    let tls = tandem_peer::tls::client_config(&config.tls_roots).unwrap();
+    let token = tandem_peer::signaling::sign_in_trusting(server, "carla", PASSWORD, tls).await.unwrap();
     let mut csr = spawn_peer_configured(server, Entry::CreateSession { token }, media, config);
     let (number, invite) = csr
         .wait_for("session created", |e| match e {
