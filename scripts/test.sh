@@ -27,6 +27,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
+# The browser tests and the Rust tests that drive Chromium (peer/tests/nat_browser.rs)
+# both need playwright-core.
+step "npm packages"
+npm ci --no-audit --no-fund
+
 step "format"
 cargo fmt --all -- --check
 
@@ -41,11 +46,8 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
-if [ -f package.json ]; then
-  step "web client tests (npm)"
-  npm ci --no-audit --no-fund
-  npm test
-fi
+step "web client tests (npm)"
+npm test
 
 step "fuzz target (decoder + session core)"
 if cargo +nightly --version >/dev/null 2>&1; then
