@@ -243,3 +243,113 @@ async fn probe_stream(target: &StreamTarget) -> std::io::Result<()> {
         .await
         .unwrap_or_else(|_| Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no STUN answer")))
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// The answer a relay gives to a Binding request.
+    fn answer(request: &[u8]) -> Vec<u8> {
+        let mut req = Message::new();
+        req.unmarshal_binary(request).unwrap();
+        let mut m = Message::new();
+        m.build(&[Box::new(req.transaction_id), Box::new(BINDING_SUCCESS)]).unwrap();
+        m.raw
+    }
+
+    /// A relay that answers STUN over UDP, when `answers` says so.
+    async fn udp_relay(answers: bool) -> SocketAddr {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                if answers {
+                    socket.send_to(&answer(&buf[..n]), from).await.unwrap();
+                }
+            }
+        });
+        addr
+    }
+
+    /// A relay on TCP that answers every STUN message and echoes every ChannelData message.
+    async fn tcp_relay() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut deframer = framing::Deframer::default();
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = stream.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        deframer.push(&buf[..n]);
+                        while let Some(m) = deframer.next_message().unwrap() {
+                            let reply = if m[0] >> 6 == 0 { answer(&m) } else { m };
+                            stream.write_all(&framing::to_stream(&reply).unwrap()).await.unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn servers(urls: &[String]) -> Vec<IceServer> {
+        vec![IceServer { urls: urls.to_vec(), username: Some("1:p".into()), credential: Some("pw".into()) }]
+    }
+
+    #[tokio::test]
+    async fn udp_is_used_when_the_relay_answers_there() {
+        let udp = udp_relay(true).await;
+        let tcp = tcp_relay().await;
+        let urls = [format!("turn:{udp}?transport=udp"), format!("turn:{tcp}?transport=tcp")];
+        let routes = IceRoutes::choose(&servers(&urls), &crate::tls::default_client_config(), None).await;
+        assert_eq!(routes.relay_protocol(), PathProtocol::Udp);
+        assert_eq!(routes.servers()[0].urls, vec![urls[0].clone()]);
+        assert!(routes.tunnel.is_none());
+    }
+
+    #[tokio::test]
+    async fn without_udp_the_relay_is_reached_through_a_tcp_tunnel_that_carries_channel_data() {
+        let udp = udp_relay(false).await;
+        let tcp = tcp_relay().await;
+        let urls = [format!("turn:{udp}?transport=udp"), format!("turn:{tcp}?transport=tcp")];
+        let routes = IceRoutes::choose(&servers(&urls), &crate::tls::default_client_config(), None).await;
+        assert_eq!(routes.relay_protocol(), PathProtocol::Tcp);
+        let local = routes.tunnel.as_ref().unwrap().local;
+        assert_eq!(routes.servers()[0].urls, vec![format!("turn:{local}?transport=udp")]);
+        assert_eq!(routes.servers()[0].username, "1:p", "the relay's credentials go with the tunnel");
+
+        // A datagram into the tunnel comes back from the echoing relay unpadded.
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let channel_data = [0x40, 0x01, 0x00, 0x05, b'h', b'e', b'l', b'l', b'o'];
+        client.send_to(&channel_data, local).await.unwrap();
+        let mut buf = [0u8; 64];
+        let (n, from) =
+            tokio::time::timeout(Duration::from_secs(5), client.recv_from(&mut buf)).await.unwrap().unwrap();
+        assert_eq!((&buf[..n], from), (&channel_data[..], local));
+
+        // Renewed credentials keep the choice and the tunnel: no new probe.
+        let mut renewed = servers(&urls);
+        renewed[0].username = Some("2:p".into());
+        let routes = IceRoutes::choose(&renewed, &crate::tls::default_client_config(), Some(routes)).await;
+        assert_eq!(routes.tunnel.as_ref().unwrap().local, local);
+        assert_eq!(routes.servers()[0].username, "2:p");
+    }
+
+    #[tokio::test]
+    async fn when_nothing_answers_the_udp_urls_are_kept() {
+        let udp = udp_relay(false).await;
+        let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        let urls = [format!("turn:{udp}?transport=udp"), format!("turn:{closed}?transport=tcp")];
+        let routes = IceRoutes::choose(&servers(&urls), &crate::tls::default_client_config(), None).await;
+        assert_eq!(routes.servers().len(), 1);
+        assert_eq!(routes.servers()[0].urls, vec![urls[0].clone()]);
+        assert!(routes.tunnel.is_none());
+    }
+}
