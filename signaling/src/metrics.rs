@@ -1,6 +1,6 @@
 //! Prometheus metrics, served as text at `/metrics`.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -16,6 +16,52 @@ pub struct RejectLabel {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PathLabel {
     pub path: &'static str,
+}
+
+/// Which way the embedded TURN relay moved a peer's datagram: `to_peer`
+/// (client → peer, out of a relayed socket) or `to_client` (peer → client,
+/// as ChannelData or a Data indication).
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum RelayDirection {
+    ToPeer,
+    ToClient,
+}
+
+impl RelayDirection {
+    /// The `direction` label's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ToPeer => "to_peer",
+            Self::ToClient => "to_client",
+        }
+    }
+}
+
+impl EncodeLabelValue for RelayDirection {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabel {
+    pub direction: RelayDirection,
+}
+
+/// Peer payload the embedded relay moved in one direction: the UDP payload
+/// exchanged with the peer (no TURN framing), and the datagrams.
+#[derive(Debug, Clone, Default)]
+pub struct RelayedTraffic {
+    pub bytes: Counter,
+    pub packets: Counter,
+}
+
+impl RelayedTraffic {
+    /// Counts one relayed datagram of `len` payload bytes.
+    pub fn count(&self, len: usize) {
+        self.bytes.inc_by(len as u64);
+        self.packets.inc();
+    }
 }
 
 /// The server's metrics. Cheap to update from any task (atomics).
@@ -36,11 +82,26 @@ pub struct Metrics {
     /// Requests and packets towards a denied peer address, refused by the embedded relay.
     pub turn_denied_peer: Counter,
     pub turn_refused: Family<RejectLabel, Counter>,
+    /// `tandem_turn_relayed_bytes_total` / `_packets_total` by direction,
+    /// held here per direction so the relay's hot path skips the family lookup.
+    turn_to_peer: RelayedTraffic,
+    turn_to_client: RelayedTraffic,
 }
 
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("tandem");
+        // Both directions exist from the start (at 0), so a scrape always finds
+        // them; the relay keeps clones of their counters (clones share the value).
+        let relayed_bytes = Family::<DirectionLabel, Counter>::default();
+        let relayed_packets = Family::<DirectionLabel, Counter>::default();
+        let traffic = |direction| {
+            let label = DirectionLabel { direction };
+            RelayedTraffic {
+                bytes: relayed_bytes.get_or_create(&label).clone(),
+                packets: relayed_packets.get_or_create(&label).clone(),
+            }
+        };
         let m = Self {
             live_sessions: Gauge::default(),
             live_participants: Gauge::default(),
@@ -54,6 +115,8 @@ impl Metrics {
             turn_allocations: Gauge::default(),
             turn_denied_peer: Counter::default(),
             turn_refused: Family::default(),
+            turn_to_peer: traffic(RelayDirection::ToPeer),
+            turn_to_client: traffic(RelayDirection::ToClient),
             registry: Registry::default(),
         };
         registry.register("live_sessions", "Sessions in progress", m.live_sessions.clone());
@@ -101,7 +164,26 @@ impl Metrics {
             "TURN requests refused by the embedded relay, by reason (expired, malformed, bad_realm, quota)",
             m.turn_refused.clone(),
         );
+        registry.register(
+            "turn_relayed_bytes",
+            "Peer payload bytes relayed by the embedded TURN relay, by direction (to_peer: client to peer, \
+             to_client: peer to client)",
+            relayed_bytes,
+        );
+        registry.register(
+            "turn_relayed_packets",
+            "Datagrams relayed by the embedded TURN relay, by direction (to_peer, to_client)",
+            relayed_packets,
+        );
         Self { registry, ..m }
+    }
+
+    /// The embedded relay's traffic in one direction.
+    pub fn turn_relayed(&self, direction: RelayDirection) -> &RelayedTraffic {
+        match direction {
+            RelayDirection::ToPeer => &self.turn_to_peer,
+            RelayDirection::ToClient => &self.turn_to_client,
+        }
     }
 
     /// Counts one TURN request the embedded relay refused.
@@ -127,5 +209,37 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relayed_traffic_is_exposed_by_direction_from_the_start() {
+        let m = Metrics::new();
+        let text = m.render();
+        for line in [
+            "tandem_turn_relayed_bytes_total{direction=\"to_peer\"} 0",
+            "tandem_turn_relayed_bytes_total{direction=\"to_client\"} 0",
+            "tandem_turn_relayed_packets_total{direction=\"to_peer\"} 0",
+            "tandem_turn_relayed_packets_total{direction=\"to_client\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        m.turn_relayed(RelayDirection::ToPeer).count(1200);
+        m.turn_relayed(RelayDirection::ToPeer).count(30);
+        m.turn_relayed(RelayDirection::ToClient).count(7);
+        let text = m.render();
+        for line in [
+            "tandem_turn_relayed_bytes_total{direction=\"to_peer\"} 1230",
+            "tandem_turn_relayed_packets_total{direction=\"to_peer\"} 2",
+            "tandem_turn_relayed_bytes_total{direction=\"to_client\"} 7",
+            "tandem_turn_relayed_packets_total{direction=\"to_client\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        assert_eq!(m.turn_relayed(RelayDirection::ToPeer).bytes.get(), 1230);
     }
 }

@@ -8,6 +8,9 @@
 //!   (Unauthorized) — the stock server would answer 400. Expiry is enforced
 //!   when an allocation is made, not on its refreshes, permissions and
 //!   channel bindings, so a call outlives the credential's 10 minutes.
+//!
+//! Peer data it sends to clients is counted as relayed traffic (`to_client`,
+//! see [`super::traffic`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -27,7 +30,8 @@ use tokio::net::UdpSocket;
 use webrtc_util::Conn;
 
 use super::policy::PeerPolicy;
-use crate::metrics::Metrics;
+use super::traffic;
+use crate::metrics::{Metrics, RelayDirection};
 
 /// The relay's listening socket with the peer check in front of the server.
 pub struct GuardedListener {
@@ -183,7 +187,11 @@ impl Conn for GuardedListener {
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        Ok(self.socket.send_to(buf, target).await?)
+        let n = self.socket.send_to(buf, target).await?;
+        if let Some(payload) = traffic::payload_to_client(buf) {
+            self.metrics.turn_relayed(RelayDirection::ToClient).count(payload);
+        }
+        Ok(n)
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {

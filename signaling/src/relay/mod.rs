@@ -15,6 +15,10 @@
 //! - [`sockets::FilteredRelaySocket`], around every relayed socket: never sends
 //!   to nor accepts from a denied address (the last line of defence), and
 //!   counts allocations per credential for the quota.
+//! - [`traffic`]: the relayed bytes and datagrams per direction
+//!   (`tandem_turn_relayed_bytes_total{direction="to_peer|to_client"}`,
+//!   `tandem_turn_relayed_packets_total`), counted where peer data leaves
+//!   the relay.
 //!
 //! ```text
 //! client --UDP--> GuardedListener --> turn::server (auth: RestAuth)
@@ -27,6 +31,7 @@ pub mod auth;
 pub mod guard;
 pub mod policy;
 pub mod sockets;
+pub mod traffic;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! Relayed sockets: bound in the configured port range, filtered by peer
-//! address, counted per credential for the allocation quota.
+//! address, counted per credential for the allocation quota; what they send
+//! to peers is counted as relayed traffic (`to_peer`, see [`super::traffic`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use webrtc_util::Conn;
 
 use super::RelaySettings;
 use super::policy::PeerPolicy;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RelayDirection};
 
 /// Live allocations per credential, and in total.
 #[derive(Default)]
@@ -161,7 +162,9 @@ impl Conn for FilteredRelaySocket {
             self.metrics.turn_denied_peer.inc();
             return Err(webrtc_util::Error::Other(format!("peer {} is not allowed", target.ip())));
         }
-        Ok(self.socket.send_to(buf, target).await?)
+        let n = self.socket.send_to(buf, target).await?;
+        self.metrics.turn_relayed(RelayDirection::ToPeer).count(n);
+        Ok(n)
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
