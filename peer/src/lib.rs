@@ -14,6 +14,7 @@
 //! ```
 
 pub mod audio;
+pub mod consent;
 pub mod error;
 pub mod link;
 pub mod media;
