@@ -49,17 +49,19 @@ fi
 step "web client tests (npm)"
 npm test
 
-step "fuzz target (decoder + session core)"
+step "fuzz targets (signaling decoder + session core; control decoder)"
 if cargo +nightly --version >/dev/null 2>&1; then
   command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-  (cd fuzz && cargo +nightly fuzz build signaling_messages)
-  seconds="${FUZZ_SECONDS:-60}"
-  if [ "$seconds" -gt 0 ]; then
-    corpus="$(mktemp -d)"
-    trap 'rm -rf "$corpus"' EXIT
-    (cd fuzz && cargo +nightly fuzz run signaling_messages "$corpus" seeds/signaling_messages -- \
-      -max_total_time="$seconds" -max_len=4096)
-  fi
+  seconds="${FUZZ_SECONDS:-40}"
+  for target in signaling_messages control_messages; do
+    (cd fuzz && cargo +nightly fuzz build "$target")
+    if [ "$seconds" -gt 0 ]; then
+      corpus="$(mktemp -d)"
+      (cd fuzz && cargo +nightly fuzz run "$target" "$corpus" "seeds/$target" -- \
+        -max_total_time="$seconds" -max_len=4096)
+      rm -rf "$corpus"
+    fi
+  done
 else
   echo "no nightly toolchain: checking that the fuzz target compiles on stable instead"
   cargo check --manifest-path fuzz/Cargo.toml --bins

@@ -133,3 +133,15 @@ size: number, };
 export type FileErrorCode = "unknown_file" | "read_failed" | "bad_message";
 
 export type FileMessage = { "type": "offer", files: Array<FileEntry>, } | { "type": "request", file_id: FileId, } | { "type": "metadata", file_id: FileId, name: FileName, size: number, } | { "type": "done", sha256: Sha256Hex, } | { "type": "cancel", } | { "type": "error", code: FileErrorCode, };
+
+export type Point = { x: number, y: number, };
+
+export type MouseButton = "left" | "middle" | "right" | "back" | "forward";
+
+export type Lines = number;
+
+export type KeyCode = string;
+
+export type KeyText = string;
+
+export type ControlMessage = { "type": "motion", at: Point, seq: number, } | { "type": "button", at: Point, button: MouseButton, down: boolean, } | { "type": "wheel", at: Point, dx: Lines, dy: Lines, } | { "type": "key", code: KeyCode, down: boolean, text?: KeyText, };

@@ -15,8 +15,8 @@
 //! | `media` | reliable, ordered | [`MediaMessage`]: what each media stream is (microphone, camera, screen) |
 //! | `files` | reliable, ordered | [`FileMessage::Offer`]: the files a participant publishes (TOOL-4) |
 //! | `file-<id>` | reliable, ordered, one per download | one file download: [`FileMessage`] text messages and binary chunks (TOOL-4) |
-//! | `control-motion` | unordered, no retransmits | pointer motion (SHR-2, later) |
-//! | `control` | reliable, ordered | buttons, wheel, keys (SHR-2, later) |
+//! | `control-motion` | unordered, no retransmits | [`ControlMessage::Motion`]: pointer motion (SHR-2/4/6/8) |
+//! | `control` | reliable, ordered | [`ControlMessage`]: buttons, wheel, keys (SHR-2/4/6/8) |
 //!
 //! Every message on every channel is at most [`MAX_CHANNEL_MESSAGE_BYTES`];
 //! a peer drops (and on a `file-<id>` channel, fails the transfer on) anything
@@ -415,6 +415,9 @@ channel_text!(
     |s| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 );
 
+mod control;
+pub use control::{ControlMessage, KeyCode, KeyText, Lines, MAX_WHEEL_LINES, MouseButton, Point};
+
 /// TypeScript declarations of every data channel type, for `web/types/wire.d.ts`
 /// (see `wire/tests/typescript.rs`). Add new channel types here.
 pub fn typescript_decls(cfg: &ts_rs::Config) -> Vec<String> {
@@ -434,6 +437,9 @@ pub fn typescript_decls(cfg: &ts_rs::Config) -> Vec<String> {
         FileErrorCode::decl(cfg),
         FileMessage::decl(cfg),
     ]
+    .into_iter()
+    .chain(control::typescript_decls(cfg))
+    .collect()
 }
 
 #[cfg(test)]
