@@ -9,7 +9,11 @@ export const MAX_MESSAGE_BYTES: 65536;
 /** A message as sent on the wire: the message plus `"v": 1`. */
 export type Versioned<T> = T & { v: 1 };
 
-export type ClientMessage = { "type": "create_session", token: AuthToken, session_type?: Label, tracking_code?: Label, } | { "type": "join", session_number: SessionNumber, name: DisplayName, invite_token?: InviteToken, } | { "type": "assist", token: AuthToken, session_number: SessionNumber, } | { "type": "resume", resume_token: ResumeToken, } | { "type": "admit", participant_id: ParticipantId, } | { "type": "refuse", participant_id: ParticipantId, } | { "type": "offer", to: ParticipantId, sdp: Sdp, } | { "type": "answer", to: ParticipantId, sdp: Sdp, } | { "type": "candidate", to: ParticipantId, ice: IceCandidate, } | { "type": "leave", } | { "type": "end_session", notes?: Notes, } | { "type": "save_notes", notes: Notes, } | { "type": "path_report", with: ParticipantId, local: CandidateType, remote: CandidateType, protocol: PathProtocol, } | { "type": "refresh_ice_servers", } | { "type": "ping", nonce?: number, };
+export type ClientMessage = { "type": "create_session", token: AuthToken, session_type?: Label, tracking_code?: Label, } | { "type": "join", session_number: SessionNumber, name: DisplayName, invite_token?: InviteToken, } | { "type": "assist", token: AuthToken, session_number: SessionNumber, } | { "type": "resume", resume_token: ResumeToken, } | { "type": "admit", participant_id: ParticipantId, } | { "type": "refuse", participant_id: ParticipantId, } | { "type": "offer", to: ParticipantId, sdp: Sdp, } | { "type": "answer", to: ParticipantId, sdp: Sdp, } | { "type": "candidate", to: ParticipantId, ice: IceCandidate, } | { "type": "leave", } | { "type": "end_session", notes?: Notes, } | { "type": "save_notes", notes: Notes, } | { "type": "path_report", with: ParticipantId, local: CandidateType, remote: CandidateType, protocol: PathProtocol, } | { "type": "consent_record", with: ParticipantId, capability: Capability, 
+/**
+ * Who asked: `true` when `with` asked the sender, `false` when the sender asked `with`.
+ */
+incoming: boolean, outcome: ConsentOutcome, } | { "type": "report_participant", about: ParticipantId, } | { "type": "refresh_ice_servers", } | { "type": "ping", nonce?: number, };
 
 export type ServerMessage = { "type": "hello", server: string, protocol: number, max_message_bytes: number, 
 /**
@@ -110,7 +114,9 @@ export type MediaSource = "microphone" | "camera" | "screen";
 
 export type StreamId = string;
 
-export type MediaMessage = { "type": "stream", stream_id: StreamId, source: MediaSource, } | { "type": "stream_ended", stream_id: StreamId, };
+export type DisplayMode = "standard" | "screen_sampling";
+
+export type MediaMessage = { "type": "stream", stream_id: StreamId, source: MediaSource, } | { "type": "stream_ended", stream_id: StreamId, } | { "type": "set_display_mode", mode: DisplayMode, };
 
 export type FileId = number;
 

@@ -199,10 +199,23 @@ pub enum MediaMessage {
     Stream { stream_id: StreamId, source: MediaSource },
     /// The sender stopped this stream (its tracks are being removed).
     StreamEnded { stream_id: StreamId },
+    /// The viewer asks the sender of its screen to encode it this way from now
+    /// on (SHR-11); the sender applies it live.
+    SetDisplayMode { mode: DisplayMode },
 }
 
 impl crate::Message for MediaMessage {
-    const TYPES: &'static [&'static str] = &["stream", "stream_ended"];
+    const TYPES: &'static [&'static str] = &["stream", "stream_ended", "set_display_mode"];
+}
+
+/// How a shared screen is encoded (SHR-11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DisplayMode {
+    /// Better image quality, slower.
+    Standard,
+    /// Faster, lower image quality.
+    ScreenSampling,
 }
 
 // ---------------------------------------------------------------------------
@@ -428,6 +441,7 @@ pub fn typescript_decls(cfg: &ts_rs::Config) -> Vec<String> {
         ConsentMessage::decl(cfg),
         MediaSource::decl(cfg),
         StreamId::decl(cfg),
+        DisplayMode::decl(cfg),
         MediaMessage::decl(cfg),
         FileId::decl(cfg),
         TransferId::decl(cfg),

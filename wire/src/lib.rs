@@ -25,8 +25,8 @@ mod text;
 pub use codec::{DecodeError, Message, decode, encode};
 pub use ids::{ParticipantId, SessionId, SessionNumber, SessionNumberError};
 pub use messages::{
-    CandidateType, ClientMessage, EndReason, ErrorCode, Features, IceCandidate, IceServer, IceText,
-    ParticipantInfo, PathProtocol, Role, ServerMessage, SessionInfo, Signal,
+    CandidateType, ClientMessage, ConsentOutcome, EndReason, ErrorCode, Features, IceCandidate, IceServer,
+    IceText, ParticipantInfo, PathProtocol, Role, ServerMessage, SessionInfo, Signal,
 };
 pub use text::{AuthToken, ChatText, DisplayName, InviteToken, Label, Notes, ResumeToken, Sdp, TextError};
 

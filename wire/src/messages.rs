@@ -58,6 +58,22 @@ pub enum ClientMessage {
     /// stored in the report, counted in `/metrics`. Send it when the selected
     /// pair changes. No reply.
     PathReport { with: ParticipantId, local: CandidateType, remote: CandidateType, protocol: PathProtocol },
+    /// A consent decision or end on the sender's machine (SHR-1..8): what
+    /// `with` asked of the sender (or the sender of `with`), and how it went.
+    /// Sent by the side that records it (the approver for its decisions, the
+    /// requester for its stops); stored in the session report with the time
+    /// and both names. No reply.
+    ConsentRecord {
+        with: ParticipantId,
+        capability: crate::channels::Capability,
+        /// Who asked: `true` when `with` asked the sender, `false` when the sender asked `with`.
+        incoming: bool,
+        outcome: ConsentOutcome,
+    },
+    /// The sender reports participant `about` to the site (X-5, "End session
+    /// and report" on a consent prompt): a flag stored with the session
+    /// report. The sender usually leaves right after. No reply.
+    ReportParticipant { about: ParticipantId },
     /// Ask for the ICE server list again, with fresh TURN credentials (they
     /// expire; a client renews them before then and restarts ICE with them).
     /// Answered with [`ServerMessage::IceServers`].
@@ -85,6 +101,8 @@ impl ClientMessage {
         "end_session",
         "save_notes",
         "path_report",
+        "consent_record",
+        "report_participant",
         "refresh_ice_servers",
         "ping",
     ];
@@ -105,6 +123,8 @@ impl ClientMessage {
             Self::EndSession { .. } => "end_session",
             Self::SaveNotes { .. } => "save_notes",
             Self::PathReport { .. } => "path_report",
+            Self::ConsentRecord { .. } => "consent_record",
+            Self::ReportParticipant { .. } => "report_participant",
             Self::RefreshIceServers {} => "refresh_ice_servers",
             Self::Ping { .. } => "ping",
         }
@@ -286,6 +306,41 @@ impl ServerMessage {
     /// An error reply with the code's standard message.
     pub fn error(code: ErrorCode, in_reply_to: Option<&str>) -> Self {
         Self::Error { code, message: code.message().to_owned(), in_reply_to: in_reply_to.map(str::to_owned) }
+    }
+}
+
+/// How a consent request went (SHR-1..8), as recorded in the session report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentOutcome {
+    /// The person allowed it.
+    Allowed,
+    /// The person said no.
+    Denied,
+    /// The machine's policy refuses this capability; nobody was asked.
+    DeniedByPolicy,
+    /// Nobody answered within 30 s: a no.
+    TimedOut,
+    /// The approving side ended what it had allowed.
+    Revoked,
+    /// The requesting side ended its request.
+    Stopped,
+    /// The other participant left or reconnected.
+    Gone,
+}
+
+impl ConsentOutcome {
+    /// The wire name, also used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Denied => "denied",
+            Self::DeniedByPolicy => "denied_by_policy",
+            Self::TimedOut => "timed_out",
+            Self::Revoked => "revoked",
+            Self::Stopped => "stopped",
+            Self::Gone => "gone",
+        }
     }
 }
 

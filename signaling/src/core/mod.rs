@@ -153,6 +153,8 @@ impl Request {
     ) -> Result<Option<Self>, ErrorCode> {
         let request = match msg {
             ClientMessage::Ping { .. } => return Ok(None),
+            // Not recorded yet (issue 6: the session report's consent log and report flag).
+            ClientMessage::ConsentRecord { .. } | ClientMessage::ReportParticipant { .. } => return Ok(None),
             ClientMessage::CreateSession { token, session_type, tracking_code } => {
                 let agent = verify(&token).ok_or(ErrorCode::Unauthorized)?;
                 Self::CreateSession { agent, session_type, tracking_code }
