@@ -206,7 +206,7 @@ export class MediaController {
         this.announced.set(msg.stream_id, msg.source);
         const v = this.remote.get(msg.stream_id);
         if (v && v.from === from) v.source = msg.source;
-      } else {
+      } else if (msg.type === "stream_ended") {
         this.announced.delete(msg.stream_id);
         if (this.remote.get(msg.stream_id)?.from === from) this.remote.delete(msg.stream_id);
       }
