@@ -76,6 +76,8 @@ export type CandidateType = "host" | "srflx" | "prflx" | "relay";
 
 export type PathProtocol = "udp" | "tcp" | "tls";
 
+export type ConsentOutcome = "allowed" | "denied" | "denied_by_policy" | "timed_out" | "revoked" | "stopped" | "gone";
+
 export type SessionInfo = { session_id: SessionId, session_number: SessionNumber, 
 /**
  * The number grouped for reading out: `123 456 789`.

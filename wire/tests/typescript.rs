@@ -30,6 +30,7 @@ fn generate() -> String {
         Features::decl(&cfg),
         CandidateType::decl(&cfg),
         PathProtocol::decl(&cfg),
+        ConsentOutcome::decl(&cfg),
         SessionInfo::decl(&cfg),
         ParticipantInfo::decl(&cfg),
         Role::decl(&cfg),
