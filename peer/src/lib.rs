@@ -15,6 +15,7 @@
 
 pub mod audio;
 pub mod consent;
+pub mod control;
 pub mod error;
 pub mod link;
 pub mod media;
@@ -24,6 +25,7 @@ pub mod session;
 pub mod signaling;
 pub mod tls;
 pub mod turn_tunnel;
+pub mod ui;
 pub mod video;
 
 pub use error::PeerError;

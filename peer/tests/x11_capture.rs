@@ -5,9 +5,9 @@
 
 mod common;
 
-use std::process::{Child, Command};
-use std::time::Duration;
+use std::process::Command;
 
+use common::xvfb::start_xvfb;
 use common::*;
 use tandem_peer::media::{Media, MediaKind};
 use tandem_peer::signaling::{Entry, JoinTarget};
@@ -15,44 +15,6 @@ use tandem_peer::video::x11_screen::X11Screen;
 use tandem_peer::video::{VideoSource, Yuv};
 use tandem_wire::DisplayName;
 use tokio::sync::mpsc;
-
-/// An Xvfb process, killed when dropped.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_xvfb() -> Xvfb {
-    for n in 90..130 {
-        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-            continue;
-        }
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([&display, "-screen", "0", "640x480x24", "-nolisten", "tcp", "-noreset"])
-            .spawn()
-            .expect("Xvfb must be installed (scripts/debian-packages/peer.txt)");
-        let mut xvfb = Xvfb { child, display };
-        for _ in 0..100 {
-            if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                return xvfb;
-            }
-            if let Ok(Some(_)) = xvfb.child.try_wait() {
-                break; // lost a race for this number: try the next
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = xvfb.child.kill();
-    }
-    panic!("could not start Xvfb on any display :90..:129");
-}
 
 fn paint(display: &str, colour: &str) {
     let ok =
@@ -80,7 +42,7 @@ async fn wait_for_colour(pictures: &mut mpsc::UnboundedReceiver<Picture>, want: 
 
 #[test]
 fn the_x_display_is_captured_sent_and_decoded() {
-    let xvfb = start_xvfb();
+    let xvfb = start_xvfb("640x480x24");
     paint(&xvfb.display, "#ff0000");
     let repaint = xvfb.display.clone();
     // SAFETY: set before the runtime and any other thread exist (nextest runs
