@@ -11,6 +11,7 @@
 /** @typedef {import('../types/wire.js').FileMessage} FileMessage */
 /** @typedef {import('../types/wire.js').FileEntry} FileEntry */
 /** @typedef {import('../types/wire.js').Capability} Capability */
+/** @typedef {import('../types/wire.js').DisplayMode} DisplayMode */
 
 /** Largest data channel message a peer accepts, text or binary (`MAX_CHANNEL_MESSAGE_BYTES`). */
 export const MAX_CHANNEL_MESSAGE_BYTES = 64 * 1024;
@@ -98,13 +99,20 @@ export function decodeConsent(data) {
   return null;
 }
 
+/** @type {readonly DisplayMode[]} */
+export const DISPLAY_MODES = ["standard", "screen_sampling"];
+
 /**
  * @param {unknown} data
  * @returns {MediaMessage | null}
  */
 export function decodeMedia(data) {
-  const v = parse(data, ["stream", "stream_ended"]);
-  if (!v || !validStreamId(v.stream_id)) return null;
+  const v = parse(data, ["stream", "stream_ended", "set_display_mode"]);
+  if (!v) return null;
+  if (v.type === "set_display_mode") {
+    return DISPLAY_MODES.includes(/** @type {DisplayMode} */ (v.mode)) ? { type: "set_display_mode", mode: /** @type {DisplayMode} */ (v.mode) } : null;
+  }
+  if (!validStreamId(v.stream_id)) return null;
   if (v.type === "stream_ended") return { type: "stream_ended", stream_id: v.stream_id };
   if (v.source !== "microphone" && v.source !== "camera" && v.source !== "screen") return null;
   return { type: "stream", stream_id: v.stream_id, source: v.source };

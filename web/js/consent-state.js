@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Consent requests (SHR-1, SHR-3; the `consent` channel, wire/src/channels.rs
+ * Consent requests (SHR-1..8; the `consent` channel, wire/src/channels.rs
  * `ConsentMessage`) as a pure book: no DOM, no channels, no media. Functions
  * take the book and return the next book plus the message to send, if any.
  *
@@ -24,8 +24,13 @@
  * @property {'out' | 'in'} dir out: we asked; in: they asked, we decide
  * @property {number} id request id (the requester's)
  * @property {Capability} capability
+ * @property {Surface} surface the whole desktop or one application window: from
+ *   the capability for `view_*` / `control_*`; for `share_*`, which the requester
+ *   chose (this page's own note: the wire does not say, so incoming ones are `desktop`)
  * @property {'pending' | 'allowed' | 'refused'} status
  */
+
+/** @typedef {'desktop' | 'application'} Surface */
 
 /**
  * @typedef {object} ConsentBook
@@ -57,6 +62,55 @@ export function approverSendsScreen(capability) {
 }
 
 /**
+ * Whether the capability is about control: the requester controls the
+ * approver (`control_*`) or the approver controls the requester (`share_control`).
+ * @param {Capability} capability
+ */
+export function grantsControl(capability) {
+  return capability === "control_desktop" || capability === "control_application" || capability === "share_control";
+}
+
+/**
+ * The surface a capability names, `desktop` for `share_*` unless told otherwise.
+ * @param {Capability} capability
+ * @param {Surface} [share] for `share_*`: what the requester shares
+ * @returns {Surface}
+ */
+export function surfaceOf(capability, share = "desktop") {
+  if (capability === "view_application" || capability === "control_application") return "application";
+  if (capability === "share_view" || capability === "share_control") return share;
+  return "desktop";
+}
+
+/**
+ * The participants this side may send control input to now: those who
+ * allowed our `control_*` request, and those whose `share_control` we allowed.
+ * @param {ConsentBook} book
+ * @returns {Set<ParticipantId>}
+ */
+export function controlTargets(book) {
+  const targets = new Set();
+  for (const r of book.requests) {
+    if (r.status !== "allowed") continue;
+    const ours = r.dir === "out" && (r.capability === "control_desktop" || r.capability === "control_application");
+    const theirs = r.dir === "in" && r.capability === "share_control";
+    if (ours || theirs) targets.add(r.peer);
+  }
+  return targets;
+}
+
+/**
+ * A live (pending or allowed) request of ours, by peer, capability and surface.
+ * @param {ConsentBook} book
+ * @param {ParticipantId} peer
+ * @param {Capability} capability
+ * @param {Surface} surface
+ */
+export function liveRequest(book, peer, capability, surface) {
+  return book.requests.find((r) => r.peer === peer && r.dir === "out" && r.capability === capability && r.surface === surface && r.status !== "refused") ?? null;
+}
+
+/**
  * @param {ConsentBook} book
  * @param {ParticipantId} peer
  * @param {'out' | 'in'} dir
@@ -71,13 +125,17 @@ export function findRequest(book, peer, dir, id) {
  * @param {ConsentBook} book
  * @param {ParticipantId} peer
  * @param {Capability} capability
+ * @param {Surface} [share] for `share_*`: the desktop (default) or one application window
  * @returns {{ book: ConsentBook, request: ConsentRequest, msg: ConsentMessage }}
  */
-export function ask(book, peer, capability) {
+export function ask(book, peer, capability, share = "desktop") {
+  const surface = surfaceOf(capability, share);
   /** @type {ConsentRequest} */
-  const request = { peer, dir: "out", id: book.nextId, capability, status: "pending" };
+  const request = { peer, dir: "out", id: book.nextId, capability, surface, status: "pending" };
   // Earlier refusals of the same kind from the same peer are replaced by the new question.
-  const kept = book.requests.filter((r) => !(r.peer === peer && r.dir === "out" && r.capability === capability && r.status === "refused"));
+  const kept = book.requests.filter(
+    (r) => !(r.peer === peer && r.dir === "out" && r.capability === capability && r.surface === surface && r.status === "refused"),
+  );
   return {
     book: { nextId: (book.nextId % 0xffffffff) + 1, requests: [...kept, request] },
     request,
@@ -98,7 +156,7 @@ export function receive(book, peer, msg) {
       // A live id asked again is a protocol error: ignored.
       if (findRequest(book, peer, "in", msg.request_id)) return { book, event: null };
       /** @type {ConsentRequest} */
-      const request = { peer, dir: "in", id: msg.request_id, capability: msg.capability, status: "pending" };
+      const request = { peer, dir: "in", id: msg.request_id, capability: msg.capability, surface: surfaceOf(msg.capability), status: "pending" };
       return { book: { ...book, requests: [...book.requests, request] }, event: { kind: "prompt", request } };
     }
     case "decision": {

@@ -1,9 +1,12 @@
 // @ts-check
 /**
- * The customer's pages (SES-3, SES-10, TOOL-1..4, SHR-1, SHR-3): join by
+ * The customer's pages (SES-3, SES-10, TOOL-1..4, SHR-1..5, SHR-11): join by
  * number and name or from an invite link (`/join/{number}#invite={token}`),
  * wait in the lobby, the support page (participants, chat, audio, cameras,
- * approve/deny prompts for screens, files), Leave; refused and ended.
+ * approve/deny prompts for screens and for control of the CSR's screen, the
+ * remote screen with its view options and control capture, files), Leave;
+ * refused and ended. Requests to control this computer are declined at once:
+ * a browser cannot inject input.
  */
 
 import { byId, showView } from "./dom.js";

@@ -1,16 +1,18 @@
 // @ts-check
 /**
  * The CSR dashboard (SES-1, SES-2, SES-3, SES-10, SES-11, TOOL-1..4, TOOL-6,
- * SHR-1, SHR-3): sign in, start a session, invite, admit or refuse waiting
- * customers, chat, audio, camera, screens, files, notes, end; and the
- * compact "icon tray" mode of the same console for small windows.
+ * SHR-1..8, SHR-11): sign in, start a session, invite, admit or refuse
+ * waiting customers, chat, audio, camera, the Desktop and Application tabs
+ * (view, control, share), remote screens, files, notes, end; and the compact
+ * "icon tray" mode of the same console for small windows.
  */
 
 import { byId, el, showView } from "./dom.js";
 import { groupNumber, mailtoLink, siteAddress } from "./format.js";
 import { LANGUAGES } from "./i18n.js";
 import { startPage } from "./page.js";
-import { admitted, lobby } from "./session-state.js";
+import { requestTabs } from "./request-tabs.js";
+import { lobby } from "./session-state.js";
 import { renderParticipants } from "./views.js";
 
 /** @typedef {import('./session-state.js').SessionState} SessionState */
@@ -20,7 +22,10 @@ const MAX_NOTES_CHARS = 20_000;
 
 /** @type {{ token: string, name: string } | null} */
 let agent = null;
-const { runtime, t, showError: showPageError } = startPage({ render, canStartCamera: true });
+/** @type {ReturnType<typeof requestTabs> | null} the Desktop and Application tabs' rows */
+let requestRows = null;
+const { runtime, t, showError: showPageError } = startPage({ render, canStartCamera: true, consentShownElsewhere: (r) => requestRows?.shownHere(r) ?? false });
+requestRows = requestTabs(runtime, t);
 setUpCompact();
 
 byId("signin-form", HTMLFormElement).addEventListener("submit", async (ev) => {
@@ -136,15 +141,6 @@ byId("new-session", HTMLButtonElement).addEventListener("click", () => {
   render(runtime.state);
 });
 
-// --- Desktop tab: request view (SHR-1), share my screen (SHR-3).
-const target = byId("desktop-target", HTMLSelectElement);
-byId("request-view", HTMLButtonElement).addEventListener("click", () => {
-  if (target.value) runtime.media.requestView(target.value);
-});
-byId("share-screen", HTMLButtonElement).addEventListener("click", () => {
-  if (target.value) void runtime.media.shareScreen(target.value);
-});
-
 /**
  * @param {SessionState} state
  */
@@ -209,19 +205,7 @@ function renderConsole(state) {
     );
   }
 
-  // Desktop tab: whom to ask, and why the buttons wait.
-  const customers = admitted(state).filter((p) => (p.role === "primary_customer" || p.role === "secondary_customer") && p.connected);
-  const key = JSON.stringify(customers.map((p) => [p.id, p.name]));
-  if (target.dataset.key !== key) {
-    const before = target.value;
-    target.dataset.key = key;
-    target.replaceChildren(...customers.map((p) => el("option", { value: p.id, selected: p.id === before }, p.name)));
-  }
-  const none = customers.length === 0;
-  byId("request-view", HTMLButtonElement).disabled = none;
-  byId("share-screen", HTMLButtonElement).disabled = none;
-  target.disabled = none;
-  byId("desktop-reason", HTMLElement).textContent = none ? tr("desktop.no_customer") : "";
+  requestRows?.render(state);
 
   const details = [];
   if (session.session_type) details.push(tr("session.type", { value: session.session_type }));

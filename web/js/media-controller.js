@@ -1,30 +1,47 @@
 // @ts-check
 /**
- * Camera (TOOL-3) and screens shared with consent (SHR-1, SHR-3): the shell
- * between the pages, the browser's capture APIs and the peer mesh. The
- * consent rules themselves are the pure book in consent-state.js; this file
- * starts and stops media as the book says.
+ * Camera (TOOL-3) and screens shared or controlled with consent (SHR-1..8,
+ * SHR-11): the shell between the pages, the browser's capture APIs and the
+ * peer mesh. The consent rules themselves are the pure book in
+ * consent-state.js; this file starts and stops media as the book says. The
+ * control input itself goes through remote-control.js, to the peers
+ * `controlTargets()` names.
  *
  * - Camera: `startCamera()` sends the camera to everyone; a CSR only once a
  *   customer has joined (the page disables the button before).
- * - Request view (SHR-1): we `ask` view_desktop; the customer's page prompts;
- *   on allow the customer captures its screen (`getDisplayMedia`, in the
- *   click that allowed it) and sends it to us only.
- * - Share my screen (SHR-3): we capture first (the browser wants the user's
- *   click for that), then `ask` share_view; our screen goes to the peer only
- *   once it allowed, and the capture stops if it refuses.
+ * - Request view or control (SHR-1, SHR-2, SHR-5, SHR-6): we `ask`; the
+ *   other side prompts; on allow it sends its screen (a browser captures it
+ *   with `getDisplayMedia` in the click that allowed it, letting its user
+ *   pick the window for `view_application`) to us only. A browser cannot be
+ *   controlled: it declines `control_*` at once and says why.
+ * - Share my screen (SHR-3, SHR-7): we capture first (the browser wants the
+ *   user's click for that), then `ask` share_view; our screen goes to the
+ *   peer only once it allowed, and the capture stops if it refuses.
+ * - Share control (SHR-4, SHR-8): the same, asking share_control; when our
+ *   screen is already shared with that peer, no second capture: the control
+ *   request rides on the view and ends with it. On the approving side,
+ *   allowing it makes that peer a control target.
  * - Either side ends it at any time: `stop` (requester) or `revoke` (approver).
+ * - Display mode (SHR-11): a viewer asks the sender of a screen for standard
+ *   or screen-sampling encoding (`set_display_mode` on `media`); a browser
+ *   sender applies it as the track's content hint.
+ * - Every decision and end this side is the one to record goes to the
+ *   server for the session report (`consent_record`, `onRecord`).
  */
 
 import { decodeConsent, decodeMedia, encodeChannelMessage } from "./channel-codec.js";
-import { approverSendsScreen, ask, decide, emptyBook, end, forgetPeer, receive } from "./consent-state.js";
-import { CONSENT_LABEL } from "./peers.js";
+import { approverSendsScreen, ask, controlTargets, decide, emptyBook, end, forgetPeer, grantsControl, liveRequest, receive, surfaceOf } from "./consent-state.js";
+import { CONSENT_LABEL, MEDIA_LABEL } from "./peers.js";
 
 /** @typedef {import('./peers.js').PeerMesh} PeerMesh */
 /** @typedef {import('./consent-state.js').ConsentRequest} ConsentRequest */
 /** @typedef {import('../types/wire.js').ParticipantId} ParticipantId */
 /** @typedef {import('../types/wire.js').MediaSource} MediaSource */
 /** @typedef {import('../types/wire.js').ConsentMessage} ConsentMessage */
+/** @typedef {import('../types/wire.js').Capability} Capability */
+/** @typedef {import('../types/wire.js').ConsentOutcome} ConsentOutcome */
+/** @typedef {import('../types/wire.js').DisplayMode} DisplayMode */
+/** @typedef {import('./consent-state.js').Surface} Surface */
 
 /**
  * A video stream a peer sends us.
@@ -36,17 +53,31 @@ import { CONSENT_LABEL } from "./peers.js";
 
 /** @typedef {'off' | 'starting' | 'on' | 'failed'} CameraStatus */
 
-/** Capabilities a browser can grant: it can show a screen, not be controlled. */
-const BROWSER_CAPABILITIES = new Set(["view_desktop", "share_view"]);
+/**
+ * Something to tell the person on this page.
+ * @typedef {'refused' | 'ended_by_peer' | 'control_ended_by_peer' | 'capture_failed' | 'not_supported' | 'control_needs_app' | 'window_needed'} NoticeKey
+ */
+
+/**
+ * One line for the session report (`consent_record`).
+ * @typedef {{ with: ParticipantId, capability: Capability, incoming: boolean, outcome: ConsentOutcome }} ConsentRecord
+ */
+
+/** Capabilities a browser can grant: it can show its screen or one window, and control another's; it cannot be controlled. */
+const BROWSER_CAPABILITIES = new Set(["view_desktop", "view_application", "share_view", "share_control"]);
+/** The content hint a browser sender gives its screen track per display mode (https://w3c.github.io/mst-content-hint/). */
+const CONTENT_HINTS = { standard: "detail", screen_sampling: "motion" };
 
 export class MediaController {
   /**
    * @param {() => PeerMesh | null} mesh
    * @param {() => void} changed called after every change, to render
+   * @param {(record: ConsentRecord) => void} [onRecord] consent decisions and ends for the session report
    */
-  constructor(mesh, changed) {
+  constructor(mesh, changed, onRecord = () => {}) {
     this.mesh = mesh;
     this.changed = changed;
+    this.onRecord = onRecord;
     this.book = emptyBook();
     /** @type {CameraStatus} */
     this.camera = "off";
@@ -58,13 +89,28 @@ export class MediaController {
     this.announced = new Map();
     /** @type {Map<string, MediaStream>} screens we capture for a request, by request key */
     this.screens = new Map();
-    /** @type {Array<{ key: 'refused' | 'ended_by_peer' | 'capture_failed' | 'not_supported', peer: ParticipantId }>} */
+    /** @type {Array<{ key: NoticeKey, peer: ParticipantId }>} */
     this.notices = [];
   }
 
   /** The consent requests, for the pages. */
   get requests() {
     return this.book.requests;
+  }
+
+  /**
+   * Our own request of this kind to `peer`, whatever its status (for the dashboard's rows).
+   * @param {ParticipantId} peer
+   * @param {Capability} capability
+   * @param {Surface} surface
+   */
+  outgoing(peer, capability, surface) {
+    return this.book.requests.find((r) => r.peer === peer && r.dir === "out" && r.capability === capability && r.surface === surface) ?? null;
+  }
+
+  /** The peers we may send control input to now. */
+  controlTargets() {
+    return controlTargets(this.book);
   }
 
   /** Remote videos of one source (`screen` includes unannounced video). */
@@ -112,30 +158,64 @@ export class MediaController {
 
   /** SHR-1: ask a peer to show us its screen. @param {ParticipantId} peer */
   requestView(peer) {
-    this.askPeer(peer, "view_desktop");
+    this.request(peer, "view_desktop");
+  }
+
+  /**
+   * SHR-1, SHR-2, SHR-5, SHR-6: ask a peer to show us (or let us control) its
+   * desktop or one of its windows; it sends the screen once allowed.
+   * @param {ParticipantId} peer
+   * @param {'view_desktop' | 'control_desktop' | 'view_application' | 'control_application'} capability
+   */
+  request(peer, capability) {
+    if (liveRequest(this.book, peer, capability, surfaceOf(capability))) return;
+    this.askPeer(peer, capability);
   }
 
   /**
    * SHR-3: capture our screen (in the user's click), then ask the peer to accept it.
    * @param {ParticipantId} peer
    */
-  async shareScreen(peer) {
-    let stream;
-    try {
-      stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-    } catch (err) {
-      console.warn("screen capture:", err);
-      this.notices.push({ key: "capture_failed", peer });
-      this.changed();
+  shareScreen(peer) {
+    return this.share(peer, "share_view", "desktop");
+  }
+
+  /**
+   * SHR-3, SHR-4, SHR-7, SHR-8: show the peer our desktop or one window
+   * (the browser's picker offers windows first for `application`), and for
+   * `share_control` let it control it. Captured in the user's click, before
+   * asking; sent only once allowed. Control implies view: `share_control`
+   * while our view is shared with that peer asks without a second capture,
+   * and `share_view` while control is shared asks nothing.
+   * @param {ParticipantId} peer
+   * @param {'share_view' | 'share_control'} capability
+   * @param {Surface} surface
+   */
+  async share(peer, capability, surface) {
+    if (liveRequest(this.book, peer, capability, surface)) return;
+    if (capability === "share_view" && liveRequest(this.book, peer, "share_control", surface)) return;
+    if (capability === "share_control" && liveRequest(this.book, peer, "share_view", surface)) {
+      this.askPeer(peer, capability, surface);
       return;
     }
-    const request = this.askPeer(peer, "share_view");
+    const stream = await this.capture(surface, peer);
+    if (!stream) return;
+    const request = this.askPeer(peer, capability, surface);
     if (!request) {
       for (const t of stream.getTracks()) t.stop();
       return;
     }
     this.holdScreen(request, stream);
     this.changed();
+  }
+
+  /**
+   * SHR-11: ask the peer that sends us a screen to encode it this way.
+   * @param {ParticipantId} peer
+   * @param {DisplayMode} mode
+   */
+  setDisplayMode(peer, mode) {
+    return this.mesh()?.sendTo(peer, MEDIA_LABEL, encodeChannelMessage({ type: "set_display_mode", mode })) ?? false;
   }
 
   /**
@@ -147,8 +227,11 @@ export class MediaController {
   endRequest(peer, dir, id) {
     const r = end(this.book, peer, dir, id);
     this.book = r.book;
-    if (r.msg) this.mesh()?.sendTo(peer, CONSENT_LABEL, encodeChannelMessage(r.msg));
-    if (r.request) this.releaseScreen(r.request);
+    if (r.msg) {
+      this.mesh()?.sendTo(peer, CONSENT_LABEL, encodeChannelMessage(r.msg));
+      if (r.request) this.record(r.request, dir === "in" ? "revoked" : "stopped");
+    }
+    if (r.request) this.ended(r.request);
     this.changed();
   }
 
@@ -168,17 +251,21 @@ export class MediaController {
     /** @type {MediaStream | null} */
     let stream = null;
     if (allowed && approverSendsScreen(pending.capability)) {
-      try {
-        stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-      } catch (err) {
-        console.warn("screen capture:", err);
-        this.notices.push({ key: "capture_failed", peer });
-        allowed = false;
+      stream = await this.capture(pending.surface, peer);
+      if (stream && pending.surface === "application" && !showsOneWindow(stream)) {
+        // The person picked the whole screen when one window was asked for.
+        for (const t of stream.getTracks()) t.stop();
+        stream = null;
+        this.notices.push({ key: "window_needed", peer });
       }
+      if (!stream) allowed = false;
     }
     const d = decide(this.book, peer, id, allowed);
     this.book = d.book;
-    if (d.msg) this.mesh()?.sendTo(peer, CONSENT_LABEL, encodeChannelMessage(d.msg));
+    if (d.msg) {
+      this.mesh()?.sendTo(peer, CONSENT_LABEL, encodeChannelMessage(d.msg));
+      this.record(pending, allowed ? "allowed" : "denied");
+    }
     if (stream && d.request) {
       this.holdScreen(d.request, stream);
       this.mesh()?.addStream(stream, "screen", [peer]);
@@ -202,6 +289,10 @@ export class MediaController {
     } else {
       const msg = decodeMedia(data);
       if (!msg) return;
+      if (msg.type === "set_display_mode") {
+        this.applyDisplayMode(from, msg.mode);
+        return;
+      }
       if (msg.type === "stream") {
         this.announced.set(msg.stream_id, msg.source);
         const v = this.remote.get(msg.stream_id);
@@ -237,7 +328,10 @@ export class MediaController {
   peerClosed(id) {
     const f = forgetPeer(this.book, id);
     this.book = f.book;
-    for (const r of f.ended) this.releaseScreen(r);
+    for (const r of f.ended) {
+      if (r.dir === "in" && r.status === "allowed") this.record(r, "gone");
+      this.releaseScreen(r);
+    }
     for (const [sid, v] of this.remote) if (v.from === id) this.remote.delete(sid);
   }
 
@@ -262,11 +356,12 @@ export class MediaController {
   /**
    * @private
    * @param {ParticipantId} peer
-   * @param {import('../types/wire.js').Capability} capability
+   * @param {Capability} capability
+   * @param {Surface} [surface] for share_*
    * @returns {ConsentRequest | null}
    */
-  askPeer(peer, capability) {
-    const a = ask(this.book, peer, capability);
+  askPeer(peer, capability, surface = "desktop") {
+    const a = ask(this.book, peer, capability, surface);
     if (!this.mesh()?.sendTo(peer, CONSENT_LABEL, encodeChannelMessage(a.msg))) return null;
     this.book = a.book;
     this.notices = this.notices.filter((n) => n.peer !== peer);
@@ -285,22 +380,74 @@ export class MediaController {
     const ev = r.event;
     if (!ev) return;
     if (ev.kind === "prompt" && !BROWSER_CAPABILITIES.has(ev.request.capability)) {
-      // A browser can neither be controlled nor pick one application window: answered at once.
+      // A browser cannot inject input: control is answered at once, and both sides are told why.
       const d = decide(this.book, from, ev.request.id, false);
       this.book = d.book;
       if (d.msg) this.mesh()?.sendTo(from, CONSENT_LABEL, encodeChannelMessage(d.msg));
-      this.notices.push({ key: "not_supported", peer: from });
+      this.record(ev.request, "denied_by_policy");
+      this.notices.push({ key: grantsControl(ev.request.capability) ? "control_needs_app" : "not_supported", peer: from });
     } else if (ev.kind === "allowed") {
       const stream = this.screens.get(key(ev.request));
       if (stream && !approverSendsScreen(ev.request.capability)) this.mesh()?.addStream(stream, "screen", [from]);
     } else if (ev.kind === "refused") {
-      this.releaseScreen(ev.request);
+      this.ended(ev.request);
       this.notices.push({ key: "refused", peer: from });
     } else if (ev.kind === "ended") {
-      this.releaseScreen(ev.request);
-      this.notices.push({ key: "ended_by_peer", peer: from });
+      this.ended(ev.request);
+      this.notices.push({ key: grantsControl(ev.request.capability) ? "control_ended_by_peer" : "ended_by_peer", peer: from });
     }
     this.changed();
+  }
+
+  /**
+   * A request is over (ended by either side, or refused): its capture stops,
+   * and a control share that rode on this view ends with it (control implies view).
+   * @private @param {ConsentRequest} request
+   */
+  ended(request) {
+    this.releaseScreen(request);
+    if (request.dir !== "out" || request.capability !== "share_view") return;
+    const rider = liveRequest(this.book, request.peer, "share_control", request.surface);
+    if (rider && !this.screens.has(key(rider))) this.endRequest(rider.peer, rider.dir, rider.id);
+  }
+
+  /**
+   * Captures our screen, or one window, with the browser's picker; null (and a notice) if it fails.
+   * @private
+   * @param {Surface} surface
+   * @param {ParticipantId} peer for the notice
+   * @returns {Promise<MediaStream | null>}
+   */
+  async capture(surface, peer) {
+    try {
+      // displaySurface is the picker's first offer (https://w3c.github.io/mediacapture-screen-share/#dom-mediatrackconstraintset-displaysurface).
+      const video = { displaySurface: surface === "application" ? "window" : "monitor" };
+      return await navigator.mediaDevices.getDisplayMedia({ video, audio: false });
+    } catch (err) {
+      console.warn("screen capture:", err);
+      this.notices.push({ key: "capture_failed", peer });
+      this.changed();
+      return null;
+    }
+  }
+
+  /**
+   * The viewer at `from` asks for another encoding of the screens we send it.
+   * @private @param {ParticipantId} from @param {DisplayMode} mode
+   */
+  applyDisplayMode(from, mode) {
+    for (const [k, stream] of this.screens) {
+      const r = this.book.requests.find((q) => key(q) === k);
+      if (!r || r.peer !== from || r.status !== "allowed") continue;
+      for (const track of stream.getVideoTracks()) {
+        if ("contentHint" in track) track.contentHint = CONTENT_HINTS[mode];
+      }
+    }
+  }
+
+  /** @private @param {ConsentRequest} r @param {ConsentOutcome} outcome */
+  record(r, outcome) {
+    this.onRecord({ with: r.peer, capability: r.capability, incoming: r.dir === "in", outcome });
   }
 
   /** @private @param {ConsentRequest} request @param {MediaStream} stream */
@@ -326,4 +473,14 @@ export class MediaController {
 /** @param {ConsentRequest} r */
 function key(r) {
   return `${r.peer}:${r.dir}:${r.id}`;
+}
+
+/**
+ * Whether a capture shows one window rather than a whole screen; a browser
+ * that does not say is believed (https://w3c.github.io/mediacapture-screen-share/#dom-mediatracksettings-displaysurface).
+ * @param {MediaStream} stream
+ */
+function showsOneWindow(stream) {
+  const settings = stream.getVideoTracks()[0]?.getSettings?.();
+  return settings?.displaySurface !== "monitor";
 }

@@ -1,16 +1,20 @@
 // @ts-check
 /**
- * The camera panel (TOOL-3), consent prompts and live shares (SHR-1, SHR-3)
- * and the shared-screen area, for both pages. Names are text nodes.
+ * The camera panel (TOOL-3), consent prompts and live shares (SHR-1..8)
+ * and the shared-screen area with its viewers (remote-screen.js), for both
+ * pages. Names are text nodes.
  */
 
 import { byId, el } from "./dom.js";
+import { promptKey, statusKey, stopKey } from "./consent-text.js";
+import { ScreenViewer } from "./remote-screen.js";
 import { admitted, nameOf } from "./session-state.js";
 
 /** @typedef {import('./session-state.js').SessionState} SessionState */
 /** @typedef {import('./i18n.js').Translate} Translate */
 /** @typedef {import('./session-runtime.js').Runtime} Runtime */
 /** @typedef {import('./media-controller.js').RemoteVideo} RemoteVideo */
+/** @typedef {import('./consent-state.js').ConsentRequest} ConsentRequest */
 
 /**
  * Whether an admitted, connected customer is in the session (a CSR's camera waits for one).
@@ -88,8 +92,9 @@ export function cameraPanel(runtime, currentT, opts) {
  * their Stop buttons. Expects #consent-prompts and #consent-active.
  * @param {Runtime} runtime
  * @param {() => Translate} currentT
+ * @param {(r: ConsentRequest) => boolean} [shownElsewhere] requests the page shows in its own place (the dashboard's rows)
  */
-export function consentPanel(runtime, currentT) {
+export function consentPanel(runtime, currentT, shownElsewhere = () => false) {
   const prompts = byId("consent-prompts", HTMLElement);
   const active = byId("consent-active", HTMLElement);
   let promptsKey = "";
@@ -100,14 +105,14 @@ export function consentPanel(runtime, currentT) {
     const media = runtime.media;
     const who = (/** @type {string} */ id) => nameOf(state, id) ?? "?";
     const pending = media.requests.filter((r) => r.dir === "in" && r.status === "pending");
-    const key = JSON.stringify([document.documentElement.lang, pending.map((r) => [r.peer, r.id, who(r.peer)])]);
+    const key = JSON.stringify([document.documentElement.lang, pending.map((r) => [r.peer, r.id, r.capability, who(r.peer)])]);
     if (key !== promptsKey) {
       const hadFocus = prompts.contains(document.activeElement);
       promptsKey = key;
       prompts.replaceChildren(
         ...pending.map((r) => {
           const textId = `consent-q-${r.peer}-${r.id}`;
-          const question = t(r.capability === "share_view" ? "consent.ask_share_view" : "consent.ask_view_desktop", { name: who(r.peer) });
+          const question = t(promptKey(r.capability), { name: who(r.peer) });
           const allow = el("button", { type: "button" }, t("consent.allow"));
           const deny = el("button", { type: "button", class: "secondary" }, t("consent.deny"));
           allow.addEventListener("click", () => void media.answer(r.peer, r.id, true));
@@ -122,27 +127,8 @@ export function consentPanel(runtime, currentT) {
     }
 
     const lines = media.requests
-      .filter((r) => !(r.dir === "in" && r.status === "pending"))
-      .map((r) => {
-        const name = who(r.peer);
-        const we = r.dir === "out";
-        const shareView = r.capability === "share_view";
-        let text;
-        if (r.status === "pending") text = t(shareView ? "consent.waiting_share" : "consent.waiting_view", { name });
-        else if (r.status === "refused") text = t("consent.refused", { name });
-        // allowed: who shows what to whom
-        else if (we) text = t(shareView ? "consent.showing_yours" : "consent.viewing_theirs", { name });
-        else text = t(shareView ? "consent.viewing_theirs" : "consent.showing_yours", { name });
-        /** @type {Array<Node | string>} */
-        const items = [el("span", {}, text)];
-        if (r.status !== "refused") {
-          const label = r.status === "pending" ? t("consent.cancel") : (we ? !shareView : shareView) ? t("consent.stop_viewing") : t("consent.stop_sharing");
-          const stop = el("button", { type: "button", class: "danger" }, label);
-          stop.addEventListener("click", () => media.endRequest(r.peer, r.dir, r.id));
-          items.push(" ", stop);
-        }
-        return el("li", { "data-request": `${r.peer}:${r.dir}:${r.id}`, "data-status": r.status }, ...items);
-      });
+      .filter((r) => !(r.dir === "in" && r.status === "pending") && !shownElsewhere(r))
+      .map((r) => requestLine(r, who(r.peer), t, () => media.endRequest(r.peer, r.dir, r.id)));
     for (const n of media.notices) {
       if (n.key === "refused") continue; // shown by the refused request itself
       lines.push(el("li", { class: "notice" }, t(`consent.notice_${n.key}`, { name: who(n.peer) })));
@@ -153,20 +139,63 @@ export function consentPanel(runtime, currentT) {
 }
 
 /**
- * Screens others show us. Expects #screen-videos.
+ * Where a request stands, with the button that ends it (none for a refusal).
+ * @param {ConsentRequest} r
+ * @param {string} name the other participant
+ * @param {Translate} t
+ * @param {() => void} onEnd
+ * @param {Record<string, string | boolean>} [attrs] for the line
+ */
+export function requestLine(r, name, t, onEnd, attrs = {}) {
+  /** @type {Array<Node | string>} */
+  const items = [el("span", {}, t(statusKey(r), { name }))];
+  const stop = stopKey(r);
+  if (stop) {
+    const button = el("button", { type: "button", class: "danger" }, t(stop));
+    button.addEventListener("click", onEnd);
+    items.push(" ", button);
+  }
+  return el("li", { "data-request": `${r.peer}:${r.dir}:${r.id}`, "data-status": r.status, "data-capability": r.capability, ...attrs }, ...items);
+}
+
+/**
+ * Screens others show us, each in a viewer with its view options and, while
+ * we may control it, mouse and keyboard capture. Expects #screen-videos.
  * @param {Runtime} runtime
  * @param {() => Translate} currentT
  */
 export function screenPanel(runtime, currentT) {
   const box = byId("screen-videos", HTMLElement);
   const empty = document.getElementById("screen-empty");
+  /** @type {Map<string, ScreenViewer>} by stream id */
+  const viewers = new Map();
   /** @param {SessionState} state */
   return function render(state) {
     const t = currentT();
-    if (empty) empty.hidden = runtime.media.videos("screen").length > 0;
-    syncVideos(
-      box,
-      runtime.media.videos("screen").map((v) => ({ key: v.stream.id, stream: v.stream, from: v.from, source: "screen", caption: t("screen.of", { name: nameOf(state, v.from) ?? "" }) })),
-    );
+    const screens = runtime.media.videos("screen");
+    if (empty) empty.hidden = screens.length > 0;
+    const wanted = new Set(screens.map((v) => v.stream.id));
+    for (const [id, viewer] of viewers) {
+      if (wanted.has(id)) continue;
+      viewer.destroy();
+      viewers.delete(id);
+    }
+    for (const v of screens) {
+      let viewer = viewers.get(v.stream.id);
+      if (!viewer) {
+        const from = v.from;
+        viewer = new ScreenViewer({
+          stream: v.stream,
+          from,
+          send: (msg) => runtime.control.send(from, msg),
+          motion: (at) => runtime.control.motion(from, at),
+          setDisplayMode: (mode) => runtime.media.setDisplayMode(from, mode),
+        });
+        viewers.set(v.stream.id, viewer);
+        box.append(viewer.element);
+      }
+      viewer.update(t, nameOf(state, v.from) ?? "", runtime.control.state(v.from));
+    }
+    box.hidden = screens.length === 0;
   };
 }

@@ -21,6 +21,7 @@ import { filesPanel } from "./files-view.js";
  * @param {object} opts
  * @param {(state: SessionState) => void} opts.render the page's own rendering, after the common parts
  * @param {boolean} [opts.canStartCamera] a CSR: may start the camera once a customer has joined
+ * @param {(r: import('./consent-state.js').ConsentRequest) => boolean} [opts.consentShownElsewhere] requests the page shows itself (not in #consent-active)
  */
 export function startPage(opts) {
   /** @type {Translate} */
@@ -36,7 +37,7 @@ export function startPage(opts) {
     chatPanel(runtime, currentT),
     audioPanel(runtime, currentT),
     cameraPanel(runtime, currentT, { csr: opts.canStartCamera ?? false }),
-    consentPanel(runtime, currentT),
+    consentPanel(runtime, currentT, opts.consentShownElsewhere),
     screenPanel(runtime, currentT),
     filesPanel(runtime, currentT),
   ];

@@ -8,7 +8,9 @@
  * (`peerPlan` in session-state.js; the native peer uses the same rule). The
  * offerer creates the long-lived data channels (`chat`, `consent`, `media`,
  * `files`; reliable, ordered; docs/data-channels.md), which starts the first
- * negotiation. The downloader of a file opens its `file-<id>` channel.
+ * negotiation. The downloader of a file opens its `file-<id>` channel; the
+ * controlling side opens `control` and `control-motion` (remote-control.js).
+ * A browser cannot inject input, so it closes control channels opened to it.
  *
  * Media: each outgoing stream has a source (microphone, camera, screen) and
  * goes to everyone or to chosen peers. It is announced on the `media` channel
@@ -43,6 +45,9 @@ export const CONSENT_LABEL = "consent";
 export const MEDIA_LABEL = "media";
 export const FILES_LABEL = "files";
 export const FILE_PREFIX = "file-";
+/** Remote control input: buttons, wheel, keys (reliable, ordered) and pointer motion (unordered, no retransmits). */
+export const CONTROL_LABEL = "control";
+export const CONTROL_MOTION_LABEL = "control-motion";
 /** The channels the offerer opens with every peer connection. */
 const LONG_LIVED = [CHAT_LABEL, CONSENT_LABEL, MEDIA_LABEL, FILES_LABEL];
 /** How long to wait for a peer's `media` channel after connecting before sending tracks unannounced. */
@@ -151,13 +156,20 @@ export class PeerMesh {
   }
 
   /**
-   * Opens a new channel to a peer (file downloads); null when there is no such peer.
+   * Opens a new channel to a peer (file downloads, control); null when there is no such peer.
    * @param {ParticipantId} id
    * @param {string} label
+   * @param {RTCDataChannelInit} [options] reliable and ordered unless told otherwise
    */
-  openChannel(id, label) {
+  openChannel(id, label, options = { ordered: true }) {
     const peer = this.peers.get(id);
-    return peer ? peer.pc.createDataChannel(label, { ordered: true }) : null;
+    if (!peer || peer.pc.connectionState === "closed") return null;
+    try {
+      return peer.pc.createDataChannel(label, options);
+    } catch (err) {
+      console.warn("createDataChannel", label, "failed:", err);
+      return null;
+    }
   }
 
   /**
@@ -418,6 +430,7 @@ export class PeerMesh {
     pc.ondatachannel = ({ channel }) => {
       if (LONG_LIVED.includes(channel.label)) this.attach(id, peer, channel);
       else if (channel.label.startsWith(FILE_PREFIX)) this.opts.onFileChannel?.(id, channel);
+      // Unknown labels, and control input: this browser injects nothing, so it refuses it.
       else channel.close();
     };
     pc.ontrack = ({ track, streams }) => {

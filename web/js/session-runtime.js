@@ -10,6 +10,7 @@ import { FilesController } from "./files-controller.js";
 import { refreshDelayMs } from "./ice-refresh.js";
 import { MediaController } from "./media-controller.js";
 import { FILES_LABEL, PeerMesh } from "./peers.js";
+import { RemoteControl } from "./remote-control.js";
 import { initialState, peerPlan, reduce } from "./session-state.js";
 import { SignalingClient, signalingUrl } from "./signaling.js";
 
@@ -61,6 +62,7 @@ export function startRuntime(render) {
           onPeerClosed: (id) => {
             media.peerClosed(id);
             files.peerClosed(id);
+            control.peerClosed(id);
           },
         });
         if (localAudio) mesh.setLocalStream(localAudio);
@@ -77,6 +79,7 @@ export function startRuntime(render) {
       stopAudio();
       media.reset();
       files.reset();
+      control.reset();
     }
     if (state.phase !== "in_session" && iceRefresh) {
       clearTimeout(iceRefresh);
@@ -93,9 +96,16 @@ export function startRuntime(render) {
       client.send({ type: "refresh_ice_servers" });
     }, delay);
   };
-  const changed = () => render(state);
-  const media = new MediaController(() => mesh, changed);
+  const changed = () => {
+    // Control channels follow the consent book: opened once control is allowed, closed when it ends.
+    control.sync(media.controlTargets());
+    render(state);
+  };
+  const media = new MediaController(() => mesh, changed, (r) => {
+    if (state.phase === "in_session") client.send({ type: "consent_record", ...r });
+  });
   const files = new FilesController(() => mesh, changed);
+  const control = new RemoteControl(() => mesh, () => render(state));
 
   /** @type {MediaStream | null} */
   let localAudio = null;
@@ -179,8 +189,10 @@ export function startRuntime(render) {
     async audioPacketsReceived() {
       return mesh ? mesh.packetsReceived("audio") : 0;
     },
-    /** Camera and screens shared with consent (TOOL-3, SHR-1, SHR-3). */
+    /** Camera and screens shared or controlled with consent (TOOL-3, SHR-1..8, SHR-11). */
     media,
+    /** Control input to the peers we may control (SHR-2, SHR-4, SHR-6, SHR-8). */
+    control,
     /** Published files and downloads (TOOL-4). */
     files,
     /** Video RTP packets received from all peers so far (for tests). */

@@ -18,7 +18,7 @@ test("a small window gets the icon tray; its buttons open the tools; full consol
   assert.equal(await csr.page.getByRole("button", { name: "Full console" }).getAttribute("aria-pressed"), "true");
   assert.deepEqual(
     await tray.getByRole("button").evaluateAll((bs) => bs.map((b) => b.getAttribute("aria-label"))),
-    ["Chat", "Join audio", "Video", "Files", "Notes", "Desktop", "Session"],
+    ["Chat", "Join audio", "Video", "Files", "Notes", "Desktop", "Application", "Session"],
     "every icon has a name",
   );
 

@@ -43,6 +43,10 @@ test("media announcements", () => {
   assert.equal(decodeMedia('{"v":1,"type":"stream","stream_id":"a b","source":"camera"}'), null);
   assert.equal(decodeMedia(`{"v":1,"type":"stream","stream_id":"${"x".repeat(65)}","source":"camera"}`), null);
   assert.equal(decodeMedia('{"v":1,"type":"stream","stream_id":"s","source":"webcam"}'), null);
+  assert.deepEqual(decodeMedia('{"v":1,"type":"set_display_mode","mode":"screen_sampling"}'), { type: "set_display_mode", mode: "screen_sampling" });
+  assert.deepEqual(decodeMedia(encodeChannelMessage({ type: "set_display_mode", mode: "standard" })), { type: "set_display_mode", mode: "standard" });
+  assert.equal(decodeMedia('{"v":1,"type":"set_display_mode","mode":"fast"}'), null);
+  assert.equal(decodeMedia('{"v":1,"type":"set_display_mode"}'), null);
 });
 
 test("file messages and their bounds", () => {

@@ -1,7 +1,7 @@
 // The consent book: request, decision, stop and revoke from both ends.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { approverSendsScreen, ask, decide, emptyBook, end, forgetPeer, receive } from "../../../web/js/consent-state.js";
+import { approverSendsScreen, ask, controlTargets, decide, emptyBook, end, forgetPeer, grantsControl, liveRequest, receive, surfaceOf } from "../../../web/js/consent-state.js";
 
 const CUST = "bbbbbbbbbbbbbbbb";
 const CSR = "aaaaaaaaaaaaaaaa";
@@ -34,7 +34,7 @@ test("a view request allowed, then revoked by the approver", () => {
   assert.deepEqual(r.msg, { type: "revoke", request_id: 1 });
   assert.equal(r.book.requests.length, 0);
   const ended = receive(csr, CUST, /** @type {any} */ (r.msg));
-  assert.deepEqual(ended.event, { kind: "ended", request: { peer: CUST, dir: "out", id: 1, capability: "view_desktop", status: "allowed" }, by: "peer" });
+  assert.deepEqual(ended.event, { kind: "ended", request: { peer: CUST, dir: "out", id: 1, capability: "view_desktop", surface: "desktop", status: "allowed" }, by: "peer" });
   assert.equal(ended.book.requests.length, 0);
 });
 
@@ -79,4 +79,50 @@ test("who sends the screen", () => {
   assert.equal(approverSendsScreen("control_application"), true);
   assert.equal(approverSendsScreen("share_view"), false);
   assert.equal(approverSendsScreen("share_control"), false);
+});
+
+test("surfaces: from the capability, or as the requester chose for share_*; refusals are replaced per surface", () => {
+  assert.equal(surfaceOf("view_application"), "application");
+  assert.equal(surfaceOf("control_desktop"), "desktop");
+  assert.equal(surfaceOf("share_control"), "desktop");
+  assert.equal(surfaceOf("share_view", "application"), "application");
+  // An incoming share_* cannot say: desktop.
+  const got = receive(emptyBook(), CSR, { type: "request", request_id: 3, capability: "share_control" });
+  assert.equal(got.event?.request.surface, "desktop");
+
+  let csr = ask(emptyBook(), CUST, "share_view", "application").book;
+  assert.equal(csr.requests[0].surface, "application");
+  csr = receive(csr, CUST, { type: "decision", request_id: 1, allowed: false }).book;
+  csr = ask(csr, CUST, "share_view", "desktop").book;
+  assert.deepEqual(csr.requests.map((r) => [r.surface, r.status]), [["application", "refused"], ["desktop", "pending"]], "a desktop ask keeps the window refusal");
+  assert.equal(liveRequest(csr, CUST, "share_view", "application"), null, "a refusal is not live");
+  assert.equal(liveRequest(csr, CUST, "share_view", "desktop")?.id, 2);
+  csr = ask(csr, CUST, "share_view", "application").book;
+  assert.deepEqual(csr.requests.map((r) => [r.surface, r.status]), [["desktop", "pending"], ["application", "pending"]]);
+});
+
+test("control targets: our allowed control_*, and their share_control we allowed; nothing else", () => {
+  assert.equal(grantsControl("control_application"), true);
+  assert.equal(grantsControl("share_control"), true);
+  assert.equal(grantsControl("share_view"), false);
+  // The CSR asks control of the customer's desktop and view of another's.
+  let csr = ask(emptyBook(), CUST, "control_desktop").book;
+  csr = ask(csr, "cccccccccccccccc", "view_desktop").book;
+  assert.deepEqual([...controlTargets(csr)], [], "nothing before an answer");
+  csr = receive(csr, CUST, { type: "decision", request_id: 1, allowed: true }).book;
+  csr = receive(csr, "cccccccccccccccc", { type: "decision", request_id: 2, allowed: true }).book;
+  assert.deepEqual([...controlTargets(csr)], [CUST], "view grants no control");
+  csr = receive(csr, CUST, { type: "revoke", request_id: 1 }).book;
+  assert.deepEqual([...controlTargets(csr)], [], "revoked");
+
+  // The customer allows the CSR's share_control: the customer may control the CSR.
+  let cust = receive(emptyBook(), CSR, { type: "request", request_id: 5, capability: "share_control" }).book;
+  assert.deepEqual([...controlTargets(cust)], [], "not while the prompt waits");
+  cust = decide(cust, CSR, 5, true).book;
+  assert.deepEqual([...controlTargets(cust)], [CSR]);
+  // The other way round gives the customer nothing: its own share_control lets the CSR in, not itself.
+  let other = ask(emptyBook(), CSR, "share_control").book;
+  other = receive(other, CSR, { type: "decision", request_id: 1, allowed: true }).book;
+  assert.deepEqual([...controlTargets(other)], []);
+  assert.deepEqual([...controlTargets(forgetPeer(cust, CSR).book)], [], "a peer leaving ends control");
 });

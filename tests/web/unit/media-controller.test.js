@@ -9,31 +9,42 @@ const CSR = "aaaaaaaaaaaaaaaa";
 const CUST = "bbbbbbbbbbbbbbbb";
 
 class FakeTrack extends EventTarget {
-  constructor() {
+  constructor(surface = "monitor") {
     super();
     this.readyState = "live";
     this.kind = "video";
+    this.contentHint = "";
+    this.surface = surface;
+  }
+  getSettings() {
+    return { displaySurface: this.surface };
   }
   stop() {
     this.readyState = "ended";
   }
 }
 let streams = 0;
-function fakeStream() {
-  const track = new FakeTrack();
+function fakeStream(surface) {
+  const track = new FakeTrack(surface);
   return { id: `s${++streams}`, track, getTracks: () => [track], getVideoTracks: () => [track] };
 }
 
 let captures;
 let captureFails;
+/** What the person picks in the browser's picker. */
+let picked;
+let asked;
 beforeEach(() => {
   captures = [];
   captureFails = false;
+  picked = "monitor";
+  asked = [];
   globalThis.navigator = /** @type {any} */ ({
     mediaDevices: {
-      getDisplayMedia: async () => {
+      getDisplayMedia: async (constraints) => {
+        asked.push(constraints);
         if (captureFails) throw new Error("NotAllowedError");
-        const s = fakeStream();
+        const s = fakeStream(picked);
         captures.push(s);
         return s;
       },
@@ -45,14 +56,16 @@ function world() {
   const sent = [];
   const added = [];
   const removed = [];
+  const records = [];
   const mesh = {
     sendTo: (id, label, data) => (sent.push({ id, label, msg: JSON.parse(data) }), true),
     addStream: (stream, source, to) => added.push({ stream, source, to }),
     removeStream: (stream) => removed.push(stream),
   };
-  const media = new MediaController(() => /** @type {any} */ (mesh), () => {});
+  const media = new MediaController(() => /** @type {any} */ (mesh), () => {}, (r) => records.push(r));
   const from = (peer, msg) => media.onChannelMessage(peer, "consent", JSON.stringify({ v: 1, ...msg }));
-  return { media, sent, added, removed, from };
+  const mediaFrom = (peer, msg) => media.onChannelMessage(peer, "media", JSON.stringify({ v: 1, ...msg }));
+  return { media, sent, added, removed, records, from, mediaFrom };
 }
 
 test("customer: a view request refused captures and sends nothing", async () => {
@@ -105,8 +118,12 @@ test("customer: a failed capture answers no; capabilities a browser cannot grant
   assert.deepEqual(sent.at(-1)?.msg, { v: 1, type: "decision", request_id: 1, allowed: false });
   from(CSR, { type: "request", request_id: 2, capability: "control_desktop" });
   assert.deepEqual(sent.at(-1)?.msg, { v: 1, type: "decision", request_id: 2, allowed: false });
+  from(CSR, { type: "request", request_id: 3, capability: "control_application" });
+  assert.deepEqual(sent.at(-1)?.msg, { v: 1, type: "decision", request_id: 3, allowed: false });
   assert.deepEqual(added, []);
-  assert.deepEqual(media.notices.map((n) => n.key), ["capture_failed", "not_supported"]);
+  assert.equal(captures.length, 0, "control never captures in a browser");
+  assert.deepEqual(media.notices.map((n) => n.key), ["capture_failed", "control_needs_app", "control_needs_app"]);
+  assert.deepEqual(media.requests, [], "nothing stays live");
 });
 
 test("CSR: share my screen captures first, sends only once allowed, stops the capture on a refusal", async () => {
@@ -141,4 +158,116 @@ test("CSR: request view; the peer's connection closing ends everything", async (
   media.peerClosed(CUST);
   assert.equal(media.requests.length, 0);
   assert.equal(captures[0].track.readyState, "ended");
+});
+
+test("records for the report: the approver its decisions and revokes, the requester its stops, auto-denials by policy", async () => {
+  const { media, records, from } = world();
+  from(CSR, { type: "request", request_id: 1, capability: "view_desktop" });
+  await media.answer(CSR, 1, true);
+  media.endRequest(CSR, "in", 1);
+  from(CSR, { type: "request", request_id: 2, capability: "share_view" });
+  await media.answer(CSR, 2, false);
+  from(CSR, { type: "request", request_id: 3, capability: "control_desktop" });
+  media.requestView(CSR);
+  from(CSR, { type: "decision", request_id: 1, allowed: true });
+  media.endRequest(CSR, "out", 1);
+  from(CSR, { type: "request", request_id: 4, capability: "share_control" });
+  await media.answer(CSR, 4, true);
+  media.peerClosed(CSR);
+  assert.deepEqual(
+    records.map((r) => [r.capability, r.incoming, r.outcome]),
+    [
+      ["view_desktop", true, "allowed"],
+      ["view_desktop", true, "revoked"],
+      ["share_view", true, "denied"],
+      ["control_desktop", true, "denied_by_policy"],
+      ["view_desktop", false, "stopped"],
+      ["share_control", true, "allowed"],
+      ["share_control", true, "gone"],
+    ],
+  );
+  assert.ok(records.every((r) => r.with === CSR));
+});
+
+test("customer: allowing share_control captures nothing and makes the CSR a control target until it ends", async () => {
+  const { media, sent, added, from } = world();
+  from(CSR, { type: "request", request_id: 7, capability: "share_control" });
+  assert.deepEqual(media.requests.map((r) => [r.capability, r.status]), [["share_control", "pending"]], "a prompt, not an auto-denial");
+  assert.deepEqual([...media.controlTargets()], []);
+  await media.answer(CSR, 7, true);
+  assert.equal(captures.length, 0, "the requester sends its own screen");
+  assert.deepEqual(added, []);
+  assert.deepEqual(sent.at(-1)?.msg, { v: 1, type: "decision", request_id: 7, allowed: true });
+  assert.deepEqual([...media.controlTargets()], [CSR]);
+  from(CSR, { type: "stop", request_id: 7 });
+  assert.deepEqual([...media.controlTargets()], []);
+  assert.deepEqual(media.notices.map((n) => n.key), ["control_ended_by_peer"]);
+});
+
+test("customer: view_application offers windows first; the whole screen picked instead is declined", async () => {
+  const { media, sent, added, from } = world();
+  from(CSR, { type: "request", request_id: 1, capability: "view_application" });
+  picked = "monitor";
+  await media.answer(CSR, 1, true);
+  assert.deepEqual(asked.at(-1), { video: { displaySurface: "window" }, audio: false });
+  assert.deepEqual(sent.at(-1)?.msg, { v: 1, type: "decision", request_id: 1, allowed: false });
+  assert.equal(captures[0].track.readyState, "ended", "the screen capture is stopped at once");
+  assert.deepEqual(added, []);
+  assert.deepEqual(media.notices.map((n) => n.key), ["window_needed"]);
+
+  from(CSR, { type: "request", request_id: 2, capability: "view_application" });
+  picked = "window";
+  await media.answer(CSR, 2, true);
+  assert.deepEqual(sent.at(-1)?.msg, { v: 1, type: "decision", request_id: 2, allowed: true });
+  assert.deepEqual(added.map((a) => [a.stream.id, a.source, a.to]), [[captures[1].id, "screen", [CSR]]]);
+});
+
+test("CSR: share control rides on a shared view (one capture) and ends with it; alone it captures its own", async () => {
+  const { media, sent, added, from } = world();
+  await media.shareScreen(CUST);
+  from(CUST, { type: "decision", request_id: 1, allowed: true });
+  assert.deepEqual(asked.at(-1), { video: { displaySurface: "monitor" }, audio: false });
+  await media.share(CUST, "share_control", "desktop");
+  assert.equal(captures.length, 1, "no second capture");
+  assert.deepEqual(sent.at(-1)?.msg, { v: 1, type: "request", request_id: 2, capability: "share_control" });
+  from(CUST, { type: "decision", request_id: 2, allowed: true });
+  assert.equal(added.length, 1, "one screen sent");
+  assert.deepEqual([...media.controlTargets()], [], "the CSR does not control the customer");
+  // Asking again while live does nothing; view while control is shared neither.
+  await media.share(CUST, "share_control", "desktop");
+  await media.shareScreen(CUST);
+  assert.equal(sent.filter((s) => s.msg.type === "request").length, 2);
+  // The customer stops viewing: control ends with the view.
+  from(CUST, { type: "revoke", request_id: 1 });
+  assert.deepEqual(sent.at(-1)?.msg, { v: 1, type: "stop", request_id: 2 });
+  assert.equal(media.requests.length, 0);
+  assert.equal(captures[0].track.readyState, "ended");
+
+  // Share control alone: its own capture of one window, sent once allowed.
+  await media.share(CUST, "share_control", "application");
+  assert.deepEqual(asked.at(-1), { video: { displaySurface: "window" }, audio: false });
+  assert.equal(media.outgoing(CUST, "share_control", "application")?.status, "pending");
+  assert.equal(media.outgoing(CUST, "share_control", "desktop"), null);
+  from(CUST, { type: "decision", request_id: 3, allowed: true });
+  assert.deepEqual(added.at(-1)?.stream, captures[1]);
+});
+
+test("display mode: the viewer asks on media; the sender applies it to the screens it sends that viewer only", async () => {
+  const { media, sent, from, mediaFrom } = world();
+  assert.equal(media.setDisplayMode(CUST, "screen_sampling"), true);
+  assert.deepEqual(sent.at(-1), { id: CUST, label: "media", msg: { v: 1, type: "set_display_mode", mode: "screen_sampling" } });
+
+  // The customer's page sends its screen to the CSR.
+  from(CSR, { type: "request", request_id: 1, capability: "view_desktop" });
+  await media.answer(CSR, 1, true);
+  const track = captures[0].track;
+  mediaFrom("cccccccccccccccc", { type: "set_display_mode", mode: "screen_sampling" });
+  assert.equal(track.contentHint, "", "another peer cannot change it");
+  mediaFrom(CSR, { type: "set_display_mode", mode: "screen_sampling" });
+  assert.equal(track.contentHint, "motion");
+  mediaFrom(CSR, { type: "set_display_mode", mode: "standard" });
+  assert.equal(track.contentHint, "detail");
+  mediaFrom(CSR, { type: "set_display_mode", mode: "turbo" });
+  assert.equal(track.contentHint, "detail", "unknown modes are dropped");
+  assert.equal(media.remote.size, 0, "not taken for a stream announcement");
 });
