@@ -6,22 +6,36 @@
 //! report events for storage. Grace-period expiry is driven by
 //! [`Registry::poll_timeout`] and [`Registry::handle_timeout`].
 //!
+//! Participants' own records go the same way: a `path_report`, a
+//! `consent_record` or a `report_participant` is checked against the session
+//! (an admitted sender, another participant of the same session, a per-session
+//! cap) and becomes a [`ReportEvent`] that the report writer stores
+//! ([`consent_log`] for the last two).
+//!
 //! ```text
 //! connection task --Input--> Registry::handle(input, now) --Vec<Output>--> hub --> connections / report writer
 //! ```
 
+mod consent_log;
+#[cfg(test)]
+mod consent_log_tests;
 mod registry;
 mod session;
 #[cfg(test)]
 mod tests;
 mod time;
 
+pub use consent_log::{
+    ConsentDirection, ConsentRecord, MAX_CONSENT_RECORDS, MAX_PARTICIPANT_REPORTS, ParticipantReport,
+};
 pub use registry::{CoreConfig, InvitationDetails, Registry};
 pub use time::Timestamp;
 
+use tandem_wire::channels::Capability;
 use tandem_wire::{
-    AuthToken, CandidateType, ClientMessage, DisplayName, EndReason, ErrorCode, InviteToken, Label, Notes,
-    ParticipantId, PathProtocol, ResumeToken, Role, ServerMessage, SessionId, SessionNumber, Signal,
+    AuthToken, CandidateType, ClientMessage, ConsentOutcome, DisplayName, EndReason, ErrorCode, InviteToken,
+    Label, Notes, ParticipantId, PathProtocol, ResumeToken, Role, ServerMessage, SessionId, SessionNumber,
+    Signal,
 };
 
 /// One WebSocket connection, numbered by the shell.
@@ -95,6 +109,17 @@ pub enum Request {
         with: ParticipantId,
         path: Path,
     },
+    /// A consent decision between the sender and participant `with`, for the report (issue 6).
+    ConsentRecord {
+        with: ParticipantId,
+        capability: Capability,
+        direction: ConsentDirection,
+        outcome: ConsentOutcome,
+    },
+    /// The sender reports participant `about` to the site (X-5): the session's report flag.
+    ReportParticipant {
+        about: ParticipantId,
+    },
     /// The ICE server list again, with fresh TURN credentials.
     RefreshIceServers,
 }
@@ -153,8 +178,6 @@ impl Request {
     ) -> Result<Option<Self>, ErrorCode> {
         let request = match msg {
             ClientMessage::Ping { .. } => return Ok(None),
-            // Not recorded yet (issue 6: the session report's consent log and report flag).
-            ClientMessage::ConsentRecord { .. } | ClientMessage::ReportParticipant { .. } => return Ok(None),
             ClientMessage::CreateSession { token, session_type, tracking_code } => {
                 let agent = verify(&token).ok_or(ErrorCode::Unauthorized)?;
                 Self::CreateSession { agent, session_type, tracking_code }
@@ -179,6 +202,13 @@ impl Request {
             ClientMessage::PathReport { with, local, remote, protocol } => {
                 Self::PathReport { with, path: Path { local, remote, protocol } }
             }
+            ClientMessage::ConsentRecord { with, capability, incoming, outcome } => Self::ConsentRecord {
+                with,
+                capability,
+                direction: ConsentDirection::from_incoming(incoming),
+                outcome,
+            },
+            ClientMessage::ReportParticipant { about } => Self::ReportParticipant { about },
         };
         Ok(Some(request))
     }
@@ -201,6 +231,8 @@ impl Request {
             Self::EndSession { .. } => "end_session",
             Self::SaveNotes { .. } => "save_notes",
             Self::PathReport { .. } => "path_report",
+            Self::ConsentRecord { .. } => "consent_record",
+            Self::ReportParticipant { .. } => "report_participant",
             Self::RefreshIceServers => "refresh_ice_servers",
         }
     }
@@ -254,6 +286,16 @@ pub enum ReportEvent {
         with: ParticipantId,
         path: Path,
         at: Timestamp,
+    },
+    /// A participant recorded a consent decision (issue 6); the report lists them in order.
+    ConsentRecorded {
+        session_id: SessionId,
+        record: ConsentRecord,
+    },
+    /// A participant reported another to the site (X-5): the session is flagged.
+    ParticipantReported {
+        session_id: SessionId,
+        report: ParticipantReport,
     },
     /// A CSR saved the session notes; they replace earlier ones (TOOL-6).
     NotesSaved {

@@ -12,6 +12,7 @@ use tandem_wire::{
     Role, ServerMessage, SessionId, SessionNumber, Signal,
 };
 
+use super::consent_log::{ConsentLog, MAX_CONSENT_RECORDS, MAX_PARTICIPANT_REPORTS};
 use super::session::{Participant, Session};
 use super::{Agent, AgentId, ConnId, Input, LeaveReason, Output, Path, ReportEvent, Request, Timestamp};
 
@@ -203,6 +204,8 @@ impl Registry {
             assert_eq!(primaries, 1, "exactly one primary CSR");
             assert!(session.participants.iter().filter(|p| p.role == Role::PrimaryCustomer).count() <= 1);
             assert!(session.participants.len() <= self.config.max_participants);
+            assert!(session.consent_log.consent_records() <= MAX_CONSENT_RECORDS, "consent cap");
+            assert!(session.consent_log.participant_reports() <= MAX_PARTICIPANT_REPORTS, "report cap");
         }
         assert_eq!(self.by_participant.len(), participants);
         assert_eq!(self.by_resume_token.len(), participants);
@@ -241,11 +244,24 @@ impl Registry {
                 Ok(())
             }
             Request::PathReport { with, path } => self.path_report(conn, with, path, now, out),
-            Request::RefreshIceServers => {
-                let (_, pid, role) = self.caller(conn)?;
-                if role == Role::Waiting {
-                    return Err(ErrorCode::NotAllowed);
+            Request::ConsentRecord { with, capability, direction, outcome } => {
+                let (session, from) = self.admitted_caller(conn)?;
+                match session.record_consent(from, with, capability, direction, outcome, now) {
+                    Ok(event) => out.push(Output::Report(event)),
+                    Err(refusal) => out.push(refusal.reply(conn, "consent_record")),
                 }
+                Ok(())
+            }
+            Request::ReportParticipant { about } => {
+                let (session, by) = self.admitted_caller(conn)?;
+                match session.report_participant(by, about, now) {
+                    Ok(event) => out.extend(event.map(Output::Report)),
+                    Err(refusal) => out.push(refusal.reply(conn, "report_participant")),
+                }
+                Ok(())
+            }
+            Request::RefreshIceServers => {
+                let (_, pid) = self.admitted_caller(conn)?;
                 let ice_servers = ice_servers_for(&self.config, pid, now);
                 out.push(Output::Send { conn, msg: ServerMessage::IceServers { ice_servers } });
                 Ok(())
@@ -280,6 +296,7 @@ impl Registry {
             invite_token: self.fresh_invite_token(),
             participants: Vec::new(),
             paths: HashMap::new(),
+            consent_log: ConsentLog::default(),
         };
         let session_id = session.id;
         let invite_token = session.invite_token.clone();
@@ -462,11 +479,7 @@ impl Registry {
         signal: Signal,
         out: &mut Outputs,
     ) -> Result<(), ErrorCode> {
-        let (number, from, role) = self.caller(conn)?;
-        if role == Role::Waiting {
-            return Err(ErrorCode::NotAllowed);
-        }
-        let session = self.sessions.get(&number).ok_or(ErrorCode::Internal)?;
+        let (session, from) = self.admitted_caller(conn)?;
         // Only to someone else in the same session, admitted and connected; any
         // other case gets the same answer, so ids of other sessions stay secret.
         let target = session
@@ -513,11 +526,7 @@ impl Registry {
         now: Timestamp,
         out: &mut Outputs,
     ) -> Result<(), ErrorCode> {
-        let (number, from, role) = self.caller(conn)?;
-        if role == Role::Waiting {
-            return Err(ErrorCode::NotAllowed);
-        }
-        let session = self.sessions.get_mut(&number).ok_or(ErrorCode::Internal)?;
+        let (session, from) = self.admitted_caller(conn)?;
         // Same rule as relaying: another admitted participant of the same session.
         if with == from || session.get(with).is_none_or(|p| p.role == Role::Waiting) {
             return Err(ErrorCode::UnknownParticipant);
@@ -609,6 +618,16 @@ impl Registry {
             .map(|p| p.role)
             .ok_or(ErrorCode::NotInSession)?;
         Ok((number, pid, role))
+    }
+
+    /// The caller's live session and participant id, if the caller is admitted
+    /// (`not_allowed` from the lobby).
+    fn admitted_caller(&mut self, conn: ConnId) -> Result<(&mut Session, ParticipantId), ErrorCode> {
+        let (number, pid, role) = self.caller(conn)?;
+        if role == Role::Waiting {
+            return Err(ErrorCode::NotAllowed);
+        }
+        Ok((self.sessions.get_mut(&number).ok_or(ErrorCode::Internal)?, pid))
     }
 
     fn ensure_unbound(&self, conn: ConnId) -> Result<(), ErrorCode> {

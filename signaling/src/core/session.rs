@@ -7,6 +7,7 @@ use tandem_wire::{
     SessionInfo, SessionNumber,
 };
 
+use super::consent_log::ConsentLog;
 use super::{AgentId, ConnId, Path, PathKind, Timestamp};
 
 /// A live session.
@@ -21,6 +22,8 @@ pub(super) struct Session {
     pub participants: Vec<Participant>,
     /// The latest path each participant reported for its connection with another.
     pub paths: HashMap<(ParticipantId, ParticipantId), Path>,
+    /// Consent records and participant reports taken so far, and who left.
+    pub consent_log: ConsentLog,
 }
 
 /// A participant (or a customer waiting in the lobby).
@@ -65,7 +68,11 @@ impl Session {
     pub fn remove(&mut self, id: ParticipantId) -> Option<Participant> {
         self.paths.retain(|(a, b), _| *a != id && *b != id);
         let i = self.participants.iter().position(|p| p.id == id)?;
-        Some(self.participants.remove(i))
+        let p = self.participants.remove(i);
+        if p.role != Role::Waiting {
+            self.consent_log.remember_departed(p.id, p.name.clone());
+        }
+        Some(p)
     }
 
     /// The role a newly admitted customer gets.

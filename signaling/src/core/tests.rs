@@ -13,24 +13,24 @@ use super::*;
 
 const GRACE: Duration = Duration::from_secs(60);
 
-struct Harness {
-    reg: Registry,
-    now: Timestamp,
+pub(super) struct Harness {
+    pub reg: Registry,
+    pub now: Timestamp,
 }
 
 /// What `create_session` returned.
-struct Created {
-    number: SessionNumber,
-    csr: ParticipantId,
-    invite: InviteToken,
-    resume: ResumeToken,
+pub(super) struct Created {
+    pub number: SessionNumber,
+    pub csr: ParticipantId,
+    pub invite: InviteToken,
+    pub resume: ResumeToken,
 }
 
-fn agent(id: i64, name: &str) -> Agent {
+pub(super) fn agent(id: i64, name: &str) -> Agent {
     Agent { id: AgentId(id), name: DisplayName::parse(name).unwrap() }
 }
 
-fn name(s: &str) -> DisplayName {
+pub(super) fn name(s: &str) -> DisplayName {
     DisplayName::parse(s).unwrap()
 }
 
@@ -38,7 +38,7 @@ fn offer() -> Signal {
     Signal::Offer { sdp: Sdp::parse("v=0\r\n").unwrap() }
 }
 
-fn sent_to(out: &[Output], conn: ConnId) -> Vec<&ServerMessage> {
+pub(super) fn sent_to(out: &[Output], conn: ConnId) -> Vec<&ServerMessage> {
     out.iter()
         .filter_map(|o| match o {
             Output::Send { conn: c, msg } if *c == conn => Some(msg),
@@ -47,14 +47,14 @@ fn sent_to(out: &[Output], conn: ConnId) -> Vec<&ServerMessage> {
         .collect()
 }
 
-fn error_code(out: &[Output], conn: ConnId) -> Option<ErrorCode> {
+pub(super) fn error_code(out: &[Output], conn: ConnId) -> Option<ErrorCode> {
     sent_to(out, conn).into_iter().find_map(|m| match m {
         ServerMessage::Error { code, .. } => Some(*code),
         _ => None,
     })
 }
 
-fn reports(out: &[Output]) -> Vec<&ReportEvent> {
+pub(super) fn reports(out: &[Output]) -> Vec<&ReportEvent> {
     out.iter()
         .filter_map(|o| match o {
             Output::Report(r) => Some(r),
@@ -74,24 +74,24 @@ fn last_list(out: &[Output], conn: ConnId) -> Option<Vec<(ParticipantId, Role, b
 }
 
 impl Harness {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self::with(CoreConfig { grace: GRACE, max_participants: 4, ..CoreConfig::default() })
     }
 
-    fn with(config: CoreConfig) -> Self {
+    pub fn with(config: CoreConfig) -> Self {
         Self {
             reg: Registry::new(config, StdRng::seed_from_u64(7)),
             now: Timestamp::from_unix_millis(1_700_000_000_000),
         }
     }
 
-    fn req(&mut self, conn: u64, request: Request) -> Vec<Output> {
+    pub fn req(&mut self, conn: u64, request: Request) -> Vec<Output> {
         let out = self.reg.handle(Input::Request { conn: ConnId(conn), request }, self.now);
         self.reg.check_invariants();
         out
     }
 
-    fn create(&mut self, conn: u64) -> Created {
+    pub fn create(&mut self, conn: u64) -> Created {
         let out = self.req(
             conn,
             Request::CreateSession { agent: agent(1, "Carla CSR"), session_type: None, tracking_code: None },
@@ -114,7 +114,7 @@ impl Harness {
     }
 
     /// Joins by number; returns the waiting participant's id.
-    fn join_lobby(&mut self, conn: u64, number: SessionNumber, who: &str) -> ParticipantId {
+    pub fn join_lobby(&mut self, conn: u64, number: SessionNumber, who: &str) -> ParticipantId {
         let out =
             self.req(conn, Request::Join { session_number: number, name: name(who), invite_token: None });
         match sent_to(&out, ConnId(conn)).first() {
@@ -124,7 +124,7 @@ impl Harness {
     }
 
     /// Joins with the invite token; returns the participant id and role.
-    fn join_invited(&mut self, conn: u64, c: &Created, who: &str) -> (ParticipantId, Role) {
+    pub fn join_invited(&mut self, conn: u64, c: &Created, who: &str) -> (ParticipantId, Role) {
         let out = self.req(
             conn,
             Request::Join { session_number: c.number, name: name(who), invite_token: Some(c.invite.clone()) },
@@ -135,13 +135,13 @@ impl Harness {
         }
     }
 
-    fn disconnect(&mut self, conn: u64) -> Vec<Output> {
+    pub fn disconnect(&mut self, conn: u64) -> Vec<Output> {
         let out = self.reg.handle(Input::Disconnected { conn: ConnId(conn) }, self.now);
         self.reg.check_invariants();
         out
     }
 
-    fn advance(&mut self, d: Duration) -> Vec<Output> {
+    pub fn advance(&mut self, d: Duration) -> Vec<Output> {
         self.now = self.now.after(d);
         let out = self.reg.handle_timeout(self.now);
         self.reg.check_invariants();

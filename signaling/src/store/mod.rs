@@ -61,6 +61,44 @@ pub struct SessionReport {
     pub notes_saved_at: Option<u64>,
     /// The network path of each connection, as its peers last reported it.
     pub paths: Vec<ReportPath>,
+    /// Consent decisions (issue 6), in the order the server received them.
+    pub consent: Vec<ReportConsent>,
+    /// Whether a participant reported another (X-5, "End session and report").
+    pub reported: bool,
+    /// Who reported whom, and when, in order.
+    pub participant_reports: Vec<ReportFlag>,
+}
+
+/// One consent decision, as participant `from` recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportConsent {
+    /// When the server received it.
+    pub recorded_at: u64,
+    pub from: String,
+    pub from_name: String,
+    /// The other participant of the decision.
+    pub with: String,
+    pub with_name: String,
+    /// `view_desktop`, `control_desktop`, `view_application`, `control_application`, `share_view`, `share_control`.
+    pub capability: String,
+    /// `incoming` (`with` asked `from`) or `outgoing` (`from` asked `with`).
+    pub direction: String,
+    /// `allowed`, `denied`, `denied_by_policy`, `timed_out`, `revoked`, `stopped`, `gone`.
+    pub outcome: String,
+    /// The decision as one English sentence.
+    pub text: String,
+}
+
+/// Participant `by` reported participant `about`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportFlag {
+    pub by: String,
+    pub by_name: String,
+    pub about: String,
+    pub about_name: String,
+    pub reported_at: u64,
+    /// "{by_name} reported {about_name}".
+    pub text: String,
 }
 
 /// The path participant `from` reported for its connection with `with`.

@@ -9,7 +9,9 @@ use sqlx::sqlite::{
 };
 use tandem_wire::{DisplayName, EndReason, SessionId};
 
-use super::{AgentRecord, ReportParticipant, ReportPath, SessionReport, Store, StoreError};
+use super::{
+    AgentRecord, ReportConsent, ReportFlag, ReportParticipant, ReportPath, SessionReport, Store, StoreError,
+};
 use crate::core::{AgentId, ReportEvent, Timestamp};
 
 /// SQLite-backed [`Store`].
@@ -146,6 +148,46 @@ impl Store for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 }
+                ReportEvent::ConsentRecorded { session_id, record: r } => {
+                    sqlx::query(
+                        "INSERT INTO consent_records (session_id, seq, recorded_at, from_participant, from_name, \
+                         with_participant, with_name, capability, direction, outcome, text) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(session_id.to_string())
+                    .bind(i64::from(r.seq))
+                    .bind(ms(r.at))
+                    .bind(r.from.to_string())
+                    .bind(r.from_name.as_str())
+                    .bind(r.with.to_string())
+                    .bind(r.with_name.as_str())
+                    .bind(r.capability.as_str())
+                    .bind(r.direction.as_str())
+                    .bind(r.outcome.as_str())
+                    .bind(r.text())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                ReportEvent::ParticipantReported { session_id, report: r } => {
+                    sqlx::query(
+                        "INSERT INTO participant_reports (session_id, by_participant, by_name, about_participant, \
+                         about_name, reported_at, text) VALUES (?, ?, ?, ?, ?, ?, ?) \
+                         ON CONFLICT (session_id, by_participant, about_participant) DO NOTHING",
+                    )
+                    .bind(session_id.to_string())
+                    .bind(r.by.to_string())
+                    .bind(r.by_name.as_str())
+                    .bind(r.about.to_string())
+                    .bind(r.about_name.as_str())
+                    .bind(ms(r.at))
+                    .bind(r.text())
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("UPDATE sessions SET reported = 1 WHERE session_id = ?")
+                        .bind(session_id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 ReportEvent::NotesSaved { session_id, by, notes, at } => {
                     sqlx::query(
                         "UPDATE sessions SET notes = ?, notes_saved_at = ?, notes_saved_by = ? WHERE session_id = ?",
@@ -192,7 +234,7 @@ impl Store for SqliteStore {
     async fn reports(&self, limit: u32) -> Result<Vec<SessionReport>, StoreError> {
         let rows = sqlx::query(
             "SELECT session_id, session_number, session_type, tracking_code, started_at, ended_at, end_reason, \
-             notes, notes_saved_at \
+             notes, notes_saved_at, reported \
              FROM sessions ORDER BY started_at DESC, session_id LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -208,7 +250,7 @@ impl Store for SqliteStore {
     async fn report(&self, id: SessionId) -> Result<Option<SessionReport>, StoreError> {
         let row = sqlx::query(
             "SELECT session_id, session_number, session_type, tracking_code, started_at, ended_at, end_reason, \
-             notes, notes_saved_at \
+             notes, notes_saved_at, reported \
              FROM sessions WHERE session_id = ?",
         )
         .bind(id.to_string())
@@ -269,6 +311,43 @@ impl SqliteStore {
             reported_at: unsigned(p.get("reported_at")),
         })
         .collect();
+        let consent = sqlx::query(
+            "SELECT recorded_at, from_participant, from_name, with_participant, with_name, capability, direction, \
+             outcome, text FROM consent_records WHERE session_id = ? ORDER BY seq",
+        )
+        .bind(&session_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|c| ReportConsent {
+            recorded_at: unsigned(c.get("recorded_at")),
+            from: c.get("from_participant"),
+            from_name: c.get("from_name"),
+            with: c.get("with_participant"),
+            with_name: c.get("with_name"),
+            capability: c.get("capability"),
+            direction: c.get("direction"),
+            outcome: c.get("outcome"),
+            text: c.get("text"),
+        })
+        .collect();
+        let participant_reports = sqlx::query(
+            "SELECT by_participant, by_name, about_participant, about_name, reported_at, text \
+             FROM participant_reports WHERE session_id = ? ORDER BY reported_at, rowid",
+        )
+        .bind(&session_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|f| ReportFlag {
+            by: f.get("by_participant"),
+            by_name: f.get("by_name"),
+            about: f.get("about_participant"),
+            about_name: f.get("about_name"),
+            reported_at: unsigned(f.get("reported_at")),
+            text: f.get("text"),
+        })
+        .collect();
         let mut csrs: Vec<&ReportParticipant> =
             participants.iter().filter(|p| p.role.ends_with("_csr")).collect();
         csrs.sort_by_key(|p| p.role != "primary_csr");
@@ -288,6 +367,9 @@ impl SqliteStore {
             notes: row.get("notes"),
             notes_saved_at: row.get::<Option<i64>, _>("notes_saved_at").map(unsigned),
             paths,
+            consent,
+            reported: row.get::<i64, _>("reported") != 0,
+            participant_reports,
         })
     }
 }
@@ -397,6 +479,75 @@ mod tests {
         assert_eq!(r.participants[1].leave_reason.as_deref(), Some("left"));
         assert_eq!(r.participants[0].leave_reason, None, "events not sent are not invented");
         assert_eq!(s.reports(10).await.unwrap(), vec![r]);
+    }
+
+    #[tokio::test]
+    async fn consent_records_and_participant_reports_are_in_the_report() {
+        use crate::core::{ConsentDirection, ConsentRecord, ParticipantReport};
+        use tandem_wire::ConsentOutcome;
+        use tandem_wire::channels::Capability;
+
+        let dir = tempfile::tempdir().unwrap();
+        let s = temp_store(&dir).await;
+        let sid = SessionId::from_raw(5);
+        let (csr, ann) = (ParticipantId::from_raw(1), ParticipantId::from_raw(2));
+        let at = Timestamp::from_unix_millis;
+        let record = |seq, outcome| ConsentRecord {
+            seq,
+            at: at(2_000), // the same millisecond: `seq` keeps the order
+            from: ann,
+            from_name: DisplayName::parse("Ann").unwrap(),
+            with: csr,
+            with_name: DisplayName::parse("Carla").unwrap(),
+            capability: Capability::ControlDesktop,
+            direction: ConsentDirection::Incoming,
+            outcome,
+        };
+        let flag = |t| ParticipantReport {
+            at: at(t),
+            by: ann,
+            by_name: DisplayName::parse("Ann").unwrap(),
+            about: csr,
+            about_name: DisplayName::parse("Carla").unwrap(),
+        };
+        s.apply(&[ReportEvent::SessionStarted {
+            session_id: sid,
+            session_number: SessionNumber::new(222_222_222).unwrap(),
+            session_type: None,
+            tracking_code: None,
+            at: at(1_000),
+        }])
+        .await
+        .unwrap();
+        let r = s.report(sid).await.unwrap().unwrap();
+        assert_eq!((r.consent.len(), r.reported, r.participant_reports.len()), (0, false, 0));
+
+        s.apply(&[
+            ReportEvent::ConsentRecorded { session_id: sid, record: record(0, ConsentOutcome::Allowed) },
+            ReportEvent::ConsentRecorded { session_id: sid, record: record(1, ConsentOutcome::Revoked) },
+            ReportEvent::ParticipantReported { session_id: sid, report: flag(3_000) },
+        ])
+        .await
+        .unwrap();
+        // A repeated report of the same pair (the core sends none, a retry might) keeps the first.
+        s.apply(&[ReportEvent::ParticipantReported { session_id: sid, report: flag(4_000) }]).await.unwrap();
+        let r = s.report(sid).await.unwrap().unwrap();
+        let outcomes: Vec<_> = r.consent.iter().map(|c| c.outcome.as_str()).collect();
+        assert_eq!(outcomes, ["allowed", "revoked"]);
+        let c = &r.consent[1];
+        assert_eq!(
+            (c.recorded_at, c.from.as_str(), c.from_name.as_str(), c.with_name.as_str()),
+            (2_000, "0000000000000002", "Ann", "Carla")
+        );
+        assert_eq!((c.capability.as_str(), c.direction.as_str()), ("control_desktop", "incoming"));
+        assert_eq!(c.text, "Carla asked to control Ann's desktop: revoked by Ann (recorded by Ann)");
+        assert!(r.reported);
+        assert_eq!(r.participant_reports.len(), 1);
+        let f = &r.participant_reports[0];
+        assert_eq!(
+            (f.by.as_str(), f.about.as_str(), f.reported_at, f.text.as_str()),
+            ("0000000000000002", "0000000000000001", 3_000, "Ann reported Carla")
+        );
     }
 
     #[tokio::test]
