@@ -37,20 +37,8 @@ pub enum ConsentError {
     NotActive(RequestId),
 }
 
-/// Why a request ended or was denied, for the session report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Allowed,
-    Denied,
-    DeniedByPolicy,
-    TimedOut,
-    /// The approving side ended it.
-    Revoked,
-    /// The requesting side ended it.
-    Stopped,
-    /// The other participant left or reconnected.
-    Gone,
-}
+/// Why a request ended or was denied, for the session report (the wire's type).
+pub use tandem_wire::ConsentOutcome as Outcome;
 
 /// What the session must do after an input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +50,14 @@ pub enum Action {
     /// Close that prompt: answered elsewhere, timed out or withdrawn.
     ClosePrompt { from: ParticipantId, request_id: RequestId },
     /// A decision or an end, for the indicator and the session report.
-    Record { with: ParticipantId, request_id: RequestId, capability: Capability, outcome: Outcome },
+    /// `incoming`: `with` asked this machine (otherwise this machine asked `with`).
+    Record {
+        with: ParticipantId,
+        request_id: RequestId,
+        capability: Capability,
+        incoming: bool,
+        outcome: Outcome,
+    },
 }
 
 /// Capabilities the managed machine's policy denies outright (the default denies none: ask).
@@ -133,6 +128,7 @@ impl ConsentBook {
                             with: from,
                             request_id,
                             capability,
+                            incoming: true,
                             outcome: Outcome::DeniedByPolicy,
                         },
                     ]);
@@ -153,6 +149,7 @@ impl ConsentBook {
                     with: from,
                     request_id,
                     capability: entry.capability,
+                    incoming: true,
                     outcome: Outcome::Stopped,
                 });
                 Ok(actions)
@@ -171,7 +168,7 @@ impl ConsentBook {
                     self.outgoing.remove(&key);
                     Outcome::Denied
                 };
-                Ok(vec![Action::Record { with: from, request_id, capability, outcome }])
+                Ok(vec![Action::Record { with: from, request_id, capability, incoming: false, outcome }])
             }
             ConsentMessage::Revoke { request_id } => {
                 let key = (from, request_id);
@@ -185,6 +182,7 @@ impl ConsentBook {
                             with: from,
                             request_id,
                             capability,
+                            incoming: false,
                             outcome: Outcome::Revoked,
                         }])
                     }
@@ -216,7 +214,7 @@ impl ConsentBook {
         Ok(vec![
             Action::ClosePrompt { from, request_id },
             Action::Send { to: from, message: ConsentMessage::Decision { request_id, allowed } },
-            Action::Record { with: from, request_id, capability, outcome },
+            Action::Record { with: from, request_id, capability, incoming: true, outcome },
         ])
     }
 
@@ -235,7 +233,13 @@ impl ConsentBook {
                 self.incoming.remove(&key);
                 Ok(vec![
                     Action::Send { to: from, message: ConsentMessage::Revoke { request_id } },
-                    Action::Record { with: from, request_id, capability, outcome: Outcome::Revoked },
+                    Action::Record {
+                        with: from,
+                        request_id,
+                        capability,
+                        incoming: true,
+                        outcome: Outcome::Revoked,
+                    },
                 ])
             }
         }
@@ -262,7 +266,13 @@ impl ConsentBook {
             self.outgoing.remove(&(to, request_id)).ok_or(ConsentError::UnknownRequest(request_id))?;
         Ok(vec![
             Action::Send { to, message: ConsentMessage::Stop { request_id } },
-            Action::Record { with: to, request_id, capability: entry.capability, outcome: Outcome::Stopped },
+            Action::Record {
+                with: to,
+                request_id,
+                capability: entry.capability,
+                incoming: false,
+                outcome: Outcome::Stopped,
+            },
         ])
     }
 
@@ -284,7 +294,13 @@ impl ConsentBook {
                 to: from,
                 message: ConsentMessage::Decision { request_id, allowed: false },
             });
-            actions.push(Action::Record { with: from, request_id, capability, outcome: Outcome::TimedOut });
+            actions.push(Action::Record {
+                with: from,
+                request_id,
+                capability,
+                incoming: true,
+                outcome: Outcome::TimedOut,
+            });
         }
         actions
     }
@@ -303,7 +319,7 @@ impl ConsentBook {
     /// `participant` left or reconnected: everything between us ends, prompts close.
     pub fn forget(&mut self, participant: ParticipantId) -> Vec<Action> {
         let mut actions = Vec::new();
-        for book in [&mut self.incoming, &mut self.outgoing] {
+        for (book, incoming) in [(&mut self.incoming, true), (&mut self.outgoing, false)] {
             let keys: Vec<_> = book.keys().filter(|(p, _)| *p == participant).copied().collect();
             for key in keys {
                 let entry = book.remove(&key).expect("listed above");
@@ -314,6 +330,7 @@ impl ConsentBook {
                     with: key.0,
                     request_id: key.1,
                     capability: entry.capability,
+                    incoming,
                     outcome: Outcome::Gone,
                 });
             }
@@ -433,6 +450,7 @@ mod tests {
                     with: csr(),
                     request_id: RequestId(2),
                     capability: Capability::ViewDesktop,
+                    incoming: true,
                     outcome: Outcome::TimedOut
                 },
             ]

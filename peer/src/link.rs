@@ -19,7 +19,9 @@ use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
 use rtc::peer_connection::configuration::interceptor_registry::{
     CongestionFeedback, configure_congestion_control,
 };
-use tandem_wire::channels::{ChatMessage, MAX_CHANNEL_MESSAGE_BYTES, label};
+use tandem_wire::channels::{
+    ChatMessage, ConsentMessage, ControlMessage, MAX_CHANNEL_MESSAGE_BYTES, MediaMessage, label,
+};
 use tandem_wire::{CandidateType, IceCandidate, IceText, ParticipantId, PathProtocol};
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
@@ -45,16 +47,42 @@ const MAX_BITRATE: f64 = 8_000_000.0;
 pub enum LinkEvent {
     /// A local ICE candidate to trickle to the remote participant.
     Candidate { to: ParticipantId, ice: IceCandidate },
-    /// The chat channel to `with` is open and can carry messages.
-    ChatOpen { with: ParticipantId, channel: Arc<dyn DataChannel> },
-    /// A chat message from `from`.
-    Chat { from: ParticipantId, message: ChatMessage },
+    /// A data channel to `with` is open and can carry messages.
+    ChannelOpen { with: ParticipantId, label: &'static str, channel: Arc<dyn DataChannel> },
+    /// A data channel to `with` closed.
+    ChannelClosed { with: ParticipantId, label: &'static str },
+    /// A message from `from` on one of the channels this peer reads.
+    Message { from: ParticipantId, message: Incoming },
     /// A message on a data channel that could not be read; it was dropped.
     BadMessage { from: ParticipantId, reason: String },
     /// The connection's state changed.
     State { with: ParticipantId, state: RTCPeerConnectionState },
     /// Something changed that the remote must learn through a new offer.
     NegotiationNeeded { with: ParticipantId },
+}
+
+/// A decoded message, by channel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    Chat(ChatMessage),
+    Consent(ConsentMessage),
+    Media(MediaMessage),
+    /// From `control` or `control-motion`.
+    Control(ControlMessage),
+}
+
+/// The channels this peer reads, and how each decodes.
+const CHANNELS: [&str; 5] =
+    [label::CHAT, label::CONSENT, label::MEDIA, label::CONTROL, label::CONTROL_MOTION];
+
+fn decode_on(label: &str, text: &str) -> Result<Incoming, String> {
+    let err = |e: tandem_wire::DecodeError| e.to_string();
+    Ok(match label {
+        label::CHAT => Incoming::Chat(tandem_wire::decode(text).map_err(err)?),
+        label::CONSENT => Incoming::Consent(tandem_wire::decode(text).map_err(err)?),
+        label::MEDIA => Incoming::Media(tandem_wire::decode(text).map_err(err)?),
+        _ => Incoming::Control(tandem_wire::decode(text).map_err(err)?),
+    })
 }
 
 /// Network settings for links.
@@ -102,7 +130,12 @@ pub struct Path {
 pub struct Link {
     pub remote: ParticipantId,
     pc: Arc<dyn PeerConnection>,
-    chat: Option<Arc<dyn DataChannel>>,
+    /// Open data channels, by label.
+    channels: std::collections::HashMap<&'static str, Arc<dyn DataChannel>>,
+    /// The control channels were created by this side.
+    control_opened: bool,
+    /// Input was sent before any channel was open: create the control channels once one is.
+    control_wanted: bool,
     /// Candidates that arrived before the remote description.
     early_candidates: Vec<RTCIceCandidateInit>,
     has_remote_description: bool,
@@ -166,7 +199,9 @@ impl Link {
         Ok(Self {
             remote,
             pc,
-            chat: None,
+            channels: std::collections::HashMap::new(),
+            control_opened: false,
+            control_wanted: false,
             early_candidates: Vec::new(),
             has_remote_description: false,
             polite,
@@ -178,13 +213,16 @@ impl Link {
         })
     }
 
-    /// As the first offerer: opens the chat channel and returns the offer's SDP.
+    /// As the first offerer: opens the long-lived channels (chat, consent,
+    /// media, as the browser does) and returns the offer's SDP.
     pub async fn first_offer(
         &mut self,
         events: &mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<String, PeerError> {
-        let channel = self.pc.create_data_channel(label::CHAT, None).await?;
-        spawn_reader(self.remote, channel, events.clone());
+        for label in [label::CHAT, label::CONSENT, label::MEDIA] {
+            let channel = self.pc.create_data_channel(label, None).await?;
+            spawn_reader(self.remote, label, channel, events.clone());
+        }
         Ok(self.offer().await?.unwrap_or_default())
     }
 
@@ -305,15 +343,61 @@ impl Link {
         Ok(())
     }
 
-    /// Remembers the open chat channel.
-    pub fn set_chat(&mut self, channel: Arc<dyn DataChannel>) {
-        self.chat = Some(channel);
+    /// As a controller: opens the `control` (reliable, ordered) and
+    /// `control-motion` (unordered, no retransmits) channels, once. Until
+    /// another channel is open (the SCTP association is up) this only
+    /// remembers to: webrtc 0.21 can miss a channel created while the
+    /// association is being set up, and it then never opens.
+    pub async fn open_control(&mut self, events: &mpsc::UnboundedSender<LinkEvent>) -> Result<(), PeerError> {
+        if self.control_opened {
+            return Ok(());
+        }
+        if self.channels.is_empty() {
+            self.control_wanted = true;
+            return Ok(());
+        }
+        self.control_opened = true;
+        let motion = webrtc::data_channel::RTCDataChannelInit {
+            ordered: false,
+            max_packet_life_time: None,
+            max_retransmits: Some(0),
+            protocol: String::new(),
+            negotiated: None,
+        };
+        for (label, init) in [(label::CONTROL, None), (label::CONTROL_MOTION, Some(motion))] {
+            let channel = self.pc.create_data_channel(label, init).await?;
+            spawn_reader(self.remote, label, channel, events.clone());
+        }
+        Ok(())
     }
 
-    /// Sends a chat message if the chat channel is open; returns whether it was sent.
-    pub async fn send_chat(&self, message: &ChatMessage) -> Result<bool, PeerError> {
-        let Some(chat) = &self.chat else { return Ok(false) };
-        chat.send_text(&tandem_wire::encode(message)).await?;
+    /// Remembers an open data channel; opens the control channels if they were asked for early.
+    pub async fn channel_open(
+        &mut self,
+        label: &'static str,
+        channel: Arc<dyn DataChannel>,
+        events: &mpsc::UnboundedSender<LinkEvent>,
+    ) -> Result<(), PeerError> {
+        self.channels.insert(label, channel);
+        if std::mem::take(&mut self.control_wanted) {
+            self.open_control(events).await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets a closed data channel.
+    pub fn channel_closed(&mut self, label: &'static str) {
+        self.channels.remove(label);
+    }
+
+    /// Sends a message on the channel `label` if it is open; returns whether it was sent.
+    pub async fn send_on<M: tandem_wire::Message>(
+        &self,
+        label: &str,
+        message: &M,
+    ) -> Result<bool, PeerError> {
+        let Some(channel) = self.channels.get(label) else { return Ok(false) };
+        channel.send_text(&tandem_wire::encode(message)).await?;
         Ok(true)
     }
 
@@ -391,7 +475,10 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
         match channel.label().await.as_deref() {
-            Ok(label::CHAT) => spawn_reader(self.remote, channel, self.events.clone()),
+            Ok(name) if CHANNELS.contains(&name) => {
+                let label = CHANNELS.into_iter().find(|l| *l == name).expect("listed");
+                spawn_reader(self.remote, label, channel, self.events.clone())
+            }
             Ok(other) => {
                 tracing::warn!(remote = %self.remote, label = other, "ignoring an unknown data channel")
             }
@@ -400,9 +487,10 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-/// Reads the chat channel until it closes: size-limited, decoded, forwarded.
+/// Reads a data channel until it closes: size-limited, decoded by its label, forwarded.
 fn spawn_reader(
     from: ParticipantId,
+    label: &'static str,
     channel: Arc<dyn DataChannel>,
     events: mpsc::UnboundedSender<LinkEvent>,
 ) {
@@ -410,7 +498,8 @@ fn spawn_reader(
         while let Some(event) = channel.poll().await {
             match event {
                 DataChannelEvent::OnOpen => {
-                    let _ = events.send(LinkEvent::ChatOpen { with: from, channel: channel.clone() });
+                    let _ =
+                        events.send(LinkEvent::ChannelOpen { with: from, label, channel: channel.clone() });
                 }
                 DataChannelEvent::OnMessage(msg) => {
                     let read = if msg.data.len() > MAX_CHANNEL_MESSAGE_BYTES {
@@ -418,11 +507,11 @@ fn spawn_reader(
                     } else {
                         std::str::from_utf8(&msg.data)
                             .map_err(|_| "not UTF-8 text".to_owned())
-                            .and_then(|t| tandem_wire::decode::<ChatMessage>(t).map_err(|e| e.to_string()))
+                            .and_then(|t| decode_on(label, t))
                     };
                     let event = match read {
-                        Ok(message) => LinkEvent::Chat { from, message },
-                        Err(reason) => LinkEvent::BadMessage { from, reason },
+                        Ok(message) => LinkEvent::Message { from, message },
+                        Err(reason) => LinkEvent::BadMessage { from, reason: format!("{label}: {reason}") },
                     };
                     if events.send(event).is_err() {
                         break;
@@ -432,6 +521,7 @@ fn spawn_reader(
                 _ => {}
             }
         }
+        let _ = events.send(LinkEvent::ChannelClosed { with: from, label });
     });
 }
 

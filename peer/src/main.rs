@@ -165,6 +165,7 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
 
     let (command_tx, command_rx) = mpsc::channel(16);
     let (event_tx, mut event_rx) = mpsc::channel(64);
+    let answers = command_tx.clone();
     // Standard input is blocking: read it on its own thread, one chat line per line.
     std::thread::spawn(move || {
         for line in std::io::stdin().lines().map_while(Result::ok) {
@@ -178,6 +179,10 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
     let printer = tokio::spawn(async move {
         while let Some(event) = event_rx.recv().await {
             print_event(&event);
+            // Until the consent window is wired in, nobody can say yes here: every request is denied.
+            if let Event::ConsentPrompt { from, request_id, .. } = event {
+                let _ = answers.send(Command::Decide { from, request_id, allowed: false }).await;
+            }
         }
     });
     let result = session::run(&server, entry, link_config, setup.media(), command_rx, event_tx).await;
@@ -224,8 +229,19 @@ fn print_event(event: &Event) {
             );
         }
         Event::ChatReady(id) => println!("chat with {id} is open"),
+        Event::ControlReady(_) => {}
         Event::Chat { from, text, private } => {
             println!("{}{from}: {text}", if *private { "(private) " } else { "" });
+        }
+        Event::ConsentPrompt { name, capability, .. } => {
+            println!(
+                "{name} asks for {}: denied (this build has no consent window yet)",
+                capability.as_str()
+            );
+        }
+        Event::ConsentPromptClosed { .. } => {}
+        Event::Consent { with, capability, outcome, .. } => {
+            println!("consent: {} with {with}: {}", capability.as_str(), outcome.as_str());
         }
         Event::Refused { code, request } => {
             println!(

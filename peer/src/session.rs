@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tandem_wire::channels::ChatMessage;
+use tandem_wire::channels::{Capability, ChatMessage, RequestId, label};
 use tandem_wire::{
     ChatText, ClientMessage, EndReason, ErrorCode, IceServer, InviteToken, ParticipantId, ParticipantInfo,
     Role, Sdp, ServerMessage, SessionInfo,
@@ -15,7 +15,10 @@ use tokio::sync::mpsc;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 use crate::PeerError;
-use crate::link::{Link, LinkConfig, LinkEvent, Path};
+use crate::consent::{Action, ConsentBook, Policy};
+use crate::control::x11::X11Injector;
+use crate::control::{InputGate, Surface};
+use crate::link::{Incoming, Link, LinkConfig, LinkEvent, Path};
 use crate::media::Media;
 use crate::negotiation::makes_offer;
 use crate::signaling::{Connection, Entry};
@@ -37,6 +40,17 @@ pub enum Command {
     Leave,
     /// End the session for everyone (primary CSR only).
     End,
+    /// The person at this machine answered a consent prompt.
+    Decide { from: ParticipantId, request_id: RequestId, allowed: bool },
+    /// The person at this machine ends everything they allowed (the indicator's Stop).
+    StopAll,
+    /// Ask `to` for a capability (e.g. to show them this machine's screen: `share_view`).
+    RequestConsent { to: ParticipantId, capability: Capability },
+    /// Report a participant to the site (X-5, "End session and report").
+    Report { about: ParticipantId },
+    /// As a controller: input for `to`'s screen (sent only once `to` allowed control; the
+    /// control channels open on first use, and what is sent before they are open is dropped).
+    Control { to: ParticipantId, message: tandem_wire::channels::ControlMessage },
 }
 
 /// What the session tells the application.
@@ -54,12 +68,49 @@ pub enum Event {
     ConnectionFailed(ParticipantId),
     /// The path to a participant (the selected candidate pair) is now this; also reported to the server.
     Path { with: ParticipantId, path: Path },
+    /// The control channels to a participant are open (either side): input flows from now on.
+    ControlReady(ParticipantId),
     /// The chat channel to a participant is open: chat to them is delivered from now on.
     ChatReady(ParticipantId),
     /// A chat message arrived.
     Chat { from: ParticipantId, text: String, private: bool },
+    /// Someone asks this machine's person for a capability: show the prompt.
+    ConsentPrompt { from: ParticipantId, name: String, request_id: RequestId, capability: Capability },
+    /// That prompt is no longer pending (answered, timed out, withdrawn).
+    ConsentPromptClosed { from: ParticipantId, request_id: RequestId },
+    /// A consent decision or end (also sent to the server for the report).
+    Consent {
+        with: ParticipantId,
+        request_id: RequestId,
+        capability: Capability,
+        incoming: bool,
+        outcome: tandem_wire::ConsentOutcome,
+    },
     /// The server refused a request (for example ending the session as a customer).
     Refused { code: ErrorCode, request: Option<String> },
+}
+
+/// Where remote control input goes on this machine: the injector and the shared surface.
+pub struct InputTarget {
+    pub injector: X11Injector,
+    pub surface: Surface,
+}
+
+/// What the person at this machine decided in advance (policy) and where input may go.
+#[derive(Default)]
+pub struct Controls {
+    pub policy: Policy,
+    /// `None`: nothing to inject into (control requests are still answered, input is dropped).
+    pub input: Option<InputTarget>,
+    /// Control messages injected and dropped so far, readable from outside the session.
+    pub counters: Arc<InputCounters>,
+}
+
+/// Running counts of remote control messages.
+#[derive(Debug, Default)]
+pub struct InputCounters {
+    pub injected: std::sync::atomic::AtomicU64,
+    pub dropped: std::sync::atomic::AtomicU64,
 }
 
 /// Enters the session and runs until it ends, the user leaves, or the server is gone.
@@ -69,6 +120,19 @@ pub async fn run(
     entry: Entry,
     config: LinkConfig,
     media: Media,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<Event>,
+) -> Result<Option<EndReason>, PeerError> {
+    run_with(server, entry, config, media, Controls::default(), commands, events).await
+}
+
+/// [`run`] with consent policy and an input target for remote control.
+pub async fn run_with(
+    server: &str,
+    entry: Entry,
+    config: LinkConfig,
+    media: Media,
+    controls: Controls,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
 ) -> Result<Option<EndReason>, PeerError> {
@@ -82,6 +146,11 @@ pub async fn run(
         tls,
         links: HashMap::new(),
         paths: HashMap::new(),
+        names: HashMap::new(),
+        consent: ConsentBook::new(controls.policy),
+        gate: InputGate::default(),
+        input: controls.input,
+        counters: controls.counters,
         config,
         media,
     };
@@ -89,6 +158,7 @@ pub async fn run(
     let mut path_check = tokio::time::interval(PATH_CHECK);
     let result = loop {
         let refresh_at = state.refresh_at;
+        let consent_deadline = state.consent.next_deadline().map(tokio::time::Instant::from_std);
         tokio::select! {
             msg = conn.recv() => {
                 let msg = match msg { Ok(m) => m, Err(e) => break Err(e) };
@@ -99,11 +169,15 @@ pub async fn run(
                 }
             }
             Some(event) = link_rx.recv() => {
-                if let Err(e) = state.on_link(event, &mut conn, &events).await {
+                if let Err(e) = state.on_link(event, &mut conn, &link_tx, &events).await {
                     break Err(e);
                 }
             }
             _ = path_check.tick() => state.report_paths(&mut conn, &events).await?,
+            _ = sleep_until(consent_deadline), if consent_deadline.is_some() => {
+                let actions = state.consent.tick(std::time::Instant::now());
+                state.perform(actions, &mut conn, &events).await?;
+            }
             _ = sleep_until(refresh_at), if refresh_at.is_some() => {
                 state.refresh_at = None;
                 conn.send(&ClientMessage::RefreshIceServers {}).await?;
@@ -113,6 +187,20 @@ pub async fn run(
                 Some(Command::End) => conn.send(&ClientMessage::EndSession { notes: None }).await?,
                 Some(Command::Admit(participant_id)) => conn.send(&ClientMessage::Admit { participant_id }).await?,
                 Some(Command::Refuse(participant_id)) => conn.send(&ClientMessage::Refuse { participant_id }).await?,
+                Some(Command::Decide { from, request_id, allowed }) => match state.consent.decide(from, request_id, allowed) {
+                    Ok(actions) => state.perform(actions, &mut conn, &events).await?,
+                    Err(e) => tracing::info!(error = %e, "a consent answer that no longer applies"),
+                },
+                Some(Command::StopAll) => {
+                    let actions = state.consent.revoke_all();
+                    state.perform(actions, &mut conn, &events).await?;
+                }
+                Some(Command::RequestConsent { to, capability }) => {
+                    let (_, actions) = state.consent.request(to, capability);
+                    state.perform(actions, &mut conn, &events).await?;
+                }
+                Some(Command::Report { about }) => conn.send(&ClientMessage::ReportParticipant { about }).await?,
+                Some(Command::Control { to, message }) => state.send_control(to, message, &link_tx).await?,
                 Some(Command::Leave) | None => {
                     let _ = conn.send(&ClientMessage::Leave {}).await;
                     break Ok(None);
@@ -136,6 +224,14 @@ struct State {
     links: HashMap<ParticipantId, Link>,
     /// The last path reported for each link.
     paths: HashMap<ParticipantId, Path>,
+    /// Participants' names as the server gave them (for consent prompts).
+    names: HashMap<ParticipantId, String>,
+    /// Who may see or control this machine (the customer's decisions, enforced here).
+    consent: ConsentBook,
+    /// Remote control input: what passes, given `consent`.
+    gate: InputGate,
+    input: Option<InputTarget>,
+    counters: Arc<InputCounters>,
     config: LinkConfig,
     media: Media,
 }
@@ -171,7 +267,8 @@ impl State {
             ServerMessage::Lobby { .. } => emit(events, Event::Lobby).await,
             ServerMessage::Refused {} => return Err(PeerError::Refused),
             ServerMessage::Participants { participants } => {
-                self.sync_links(&participants, conn, link_tx).await?;
+                self.names = participants.iter().map(|p| (p.id, p.name.as_str().to_owned())).collect();
+                self.sync_links(&participants, conn, link_tx, events).await?;
                 emit(events, Event::Participants(participants)).await;
             }
             ServerMessage::Offer { from, sdp } => {
@@ -261,6 +358,7 @@ impl State {
         participants: &[ParticipantInfo],
         conn: &mut Connection,
         link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         let Some(me) = self.me else { return Ok(()) };
         let present: Vec<ParticipantId> =
@@ -272,6 +370,9 @@ impl State {
                 link.close().await;
             }
             self.paths.remove(&id);
+            // Whatever they were allowed ends with them: a return asks again.
+            let actions = self.consent.forget(id);
+            self.perform(actions, conn, events).await?;
         }
         for id in present {
             if makes_offer(me, id) && !self.links.contains_key(&id) {
@@ -303,20 +404,28 @@ impl State {
         &mut self,
         event: LinkEvent,
         conn: &mut Connection,
+        link_tx: &mpsc::UnboundedSender<LinkEvent>,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         match event {
             LinkEvent::Candidate { to, ice } => conn.send(&ClientMessage::Candidate { to, ice }).await?,
-            LinkEvent::ChatOpen { with, channel } => {
+            LinkEvent::ChannelOpen { with, label, channel } => {
+                tracing::debug!(%with, label, "data channel open");
                 if let Some(link) = self.links.get_mut(&with) {
-                    link.set_chat(channel);
-                    emit(events, Event::ChatReady(with)).await;
+                    link.channel_open(label, channel, link_tx).await?;
+                    match label {
+                        label::CHAT => emit(events, Event::ChatReady(with)).await,
+                        label::CONTROL => emit(events, Event::ControlReady(with)).await,
+                        _ => {}
+                    }
                 }
             }
-            LinkEvent::Chat { from, message: ChatMessage::Chat { text, to, .. } } => {
-                emit(events, Event::Chat { from, text: text.as_str().to_owned(), private: !to.is_empty() })
-                    .await;
+            LinkEvent::ChannelClosed { with, label } => {
+                if let Some(link) = self.links.get_mut(&with) {
+                    link.channel_closed(label);
+                }
             }
+            LinkEvent::Message { from, message } => self.on_message(from, message, conn, events).await?,
             LinkEvent::BadMessage { from, reason } => {
                 tracing::warn!(%from, %reason, "dropped a data channel message")
             }
@@ -346,6 +455,108 @@ impl State {
         Ok(())
     }
 
+    /// A message on a data channel from `from`.
+    async fn on_message(
+        &mut self,
+        from: ParticipantId,
+        message: Incoming,
+        conn: &mut Connection,
+        events: &mpsc::Sender<Event>,
+    ) -> Result<(), PeerError> {
+        match message {
+            Incoming::Chat(ChatMessage::Chat { text, to, .. }) => {
+                emit(events, Event::Chat { from, text: text.as_str().to_owned(), private: !to.is_empty() })
+                    .await;
+            }
+            Incoming::Consent(message) => {
+                match self.consent.on_message(from, message, std::time::Instant::now()) {
+                    Ok(actions) => self.perform(actions, conn, events).await?,
+                    Err(e) => tracing::warn!(%from, error = %e, "consent message refused"),
+                }
+            }
+            Incoming::Control(message) => {
+                let grant = self.consent.control_scope(from);
+                let surface = self.input.as_ref().map(|i| i.surface);
+                use std::sync::atomic::Ordering::Relaxed;
+                match self.gate.admit(from, &message, grant, surface) {
+                    Ok(injections) => {
+                        self.counters.injected.fetch_add(1, Relaxed);
+                        if let Some(input) = &self.input {
+                            input.injector.inject(injections);
+                        }
+                    }
+                    Err(reason) => {
+                        self.counters.dropped.fetch_add(1, Relaxed);
+                        tracing::debug!(%from, ?reason, "control input dropped");
+                    }
+                }
+            }
+            // Stream announcements and display-mode requests: not used by this peer yet.
+            Incoming::Media(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Sends controller input to `to`, opening the control channels on first use.
+    async fn send_control(
+        &mut self,
+        to: ParticipantId,
+        message: tandem_wire::channels::ControlMessage,
+        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+    ) -> Result<(), PeerError> {
+        let Some(link) = self.links.get_mut(&to) else { return Ok(()) };
+        link.open_control(link_tx).await?;
+        let label = match message {
+            tandem_wire::channels::ControlMessage::Motion { .. } => label::CONTROL_MOTION,
+            _ => label::CONTROL,
+        };
+        if !link.send_on(label, &message).await.unwrap_or(false) {
+            tracing::debug!(%to, "control channel not open yet; input dropped");
+        }
+        Ok(())
+    }
+
+    /// Carries out what the consent core decided.
+    async fn perform(
+        &mut self,
+        actions: Vec<Action>,
+        conn: &mut Connection,
+        events: &mpsc::Sender<Event>,
+    ) -> Result<(), PeerError> {
+        for action in actions {
+            match action {
+                Action::Send { to, message } => {
+                    let sent = match self.links.get(&to) {
+                        Some(link) => link.send_on(label::CONSENT, &message).await.unwrap_or(false),
+                        None => false,
+                    };
+                    if !sent {
+                        tracing::warn!(%to, ?message, "consent channel not open; message not sent");
+                    }
+                }
+                Action::Prompt { from, request_id, capability } => {
+                    let name = self.names.get(&from).cloned().unwrap_or_else(|| from.to_string());
+                    emit(events, Event::ConsentPrompt { from, name, request_id, capability }).await;
+                }
+                Action::ClosePrompt { from, request_id } => {
+                    emit(events, Event::ConsentPromptClosed { from, request_id }).await;
+                }
+                Action::Record { with, request_id, capability, incoming, outcome } => {
+                    if self.consent.control_scope(with).is_none() {
+                        // Control over (or never was): let go of whatever they held down.
+                        let release = self.gate.release(with);
+                        if let Some(input) = &self.input {
+                            input.injector.inject(release);
+                        }
+                    }
+                    conn.send(&ClientMessage::ConsentRecord { with, capability, incoming, outcome }).await?;
+                    emit(events, Event::Consent { with, request_id, capability, incoming, outcome }).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Sends a new offer to `with`, or remembers to once the offer in flight is answered.
     async fn renegotiate(&mut self, with: ParticipantId, conn: &mut Connection) -> Result<(), PeerError> {
         let Some(link) = self.links.get_mut(&with) else { return Ok(()) };
@@ -367,7 +578,7 @@ impl State {
         let message = ChatMessage::Chat { text, to: to.clone(), sent_at };
         for (id, link) in &self.links {
             if to.is_empty() || to.contains(id) {
-                match link.send_chat(&message).await {
+                match link.send_on(label::CHAT, &message).await {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::warn!(%id, "chat channel not open yet; message not sent to this participant")

@@ -73,7 +73,8 @@ impl Xev {
 fn wait_viewable(display: &str, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let out = Command::new("xwininfo").args(["-display", display, "-name", name]).output().expect("xwininfo");
+        let out =
+            Command::new("xwininfo").args(["-display", display, "-name", name]).output().expect("xwininfo");
         if String::from_utf8_lossy(&out.stdout).contains("IsViewable") {
             return;
         }

@@ -86,3 +86,16 @@ fn button_of(button: MouseButton) -> Button {
         MouseButton::Forward => Button::Forward,
     }
 }
+
+/// The whole screen of `display` (`None`: `$DISPLAY`) as a control surface.
+pub fn desktop_surface(display: Option<&str>) -> Result<super::Surface, PeerError> {
+    let (conn, screen) = x11rb::connect(display)
+        .map_err(|e| PeerError::Media(format!("cannot open the X display for input: {e}")))?;
+    let root = &x11rb::connection::Connection::setup(&conn).roots[screen];
+    Ok(super::Surface {
+        x: 0,
+        y: 0,
+        width: u32::from(root.width_in_pixels),
+        height: u32::from(root.height_in_pixels),
+    })
+}

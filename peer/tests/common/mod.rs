@@ -86,6 +86,7 @@ impl Peer {
             if let Some(t) = pick(&event) {
                 return t;
             }
+            tracing::debug!(?event, "while waiting for {what}: passed over");
         }
     }
 
