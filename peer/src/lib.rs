@@ -15,6 +15,7 @@
 
 pub mod audio;
 pub mod consent;
+pub mod consent_desk;
 pub mod control;
 pub mod error;
 pub mod link;

@@ -74,6 +74,15 @@ struct NetArgs {
     /// Use only relayed paths (TURN), never direct ones.
     #[arg(long)]
     relay_only: bool,
+    /// The managed machine's consent policy (capabilities denied outright);
+    /// default /etc/tandem/peer-policy.toml when it exists, otherwise ask for everything.
+    #[arg(long, value_name = "TOML")]
+    policy: Option<std::path::PathBuf>,
+    /// Let the people this machine allows control it inject mouse and
+    /// keyboard input on this X display (needs DISPLAY). Without it, control
+    /// requests can be allowed but input is dropped.
+    #[arg(long)]
+    accept_control: bool,
 }
 
 impl NetArgs {
@@ -157,6 +166,18 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
         }
     };
     let link_config = net.link_config(media.bind.clone())?;
+    let policy =
+        tandem_peer::ui::policy::load(net.policy.as_deref()).map_err(|e| PeerError::Input(e.to_string()))?;
+    let input = if net.accept_control {
+        let display = std::env::var("DISPLAY").ok();
+        Some(session::InputTarget {
+            injector: tandem_peer::control::x11::X11Injector::start(display.clone())?,
+            surface: tandem_peer::control::x11::desktop_surface(display.as_deref())?,
+        })
+    } else {
+        None
+    };
+    let controls = session::Controls { policy, input, ..Default::default() };
     // Devices are opened before joining, so that a missing camera is reported up front.
     let setup = MediaSetup::start(&media)?;
     for warning in &setup.warnings {
@@ -165,7 +186,10 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
 
     let (command_tx, command_rx) = mpsc::channel(16);
     let (event_tx, mut event_rx) = mpsc::channel(64);
-    let answers = command_tx.clone();
+    let (mut desk, no_window) = tandem_peer::consent_desk::ConsentDesk::start(command_tx.clone());
+    if let Some(why) = no_window {
+        eprintln!("warning: {why}; every consent request will be denied");
+    }
     // Standard input is blocking: read it on its own thread, one chat line per line.
     std::thread::spawn(move || {
         for line in std::io::stdin().lines().map_while(Result::ok) {
@@ -179,13 +203,11 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
     let printer = tokio::spawn(async move {
         while let Some(event) = event_rx.recv().await {
             print_event(&event);
-            // Until the consent window is wired in, nobody can say yes here: every request is denied.
-            if let Event::ConsentPrompt { from, request_id, .. } = event {
-                let _ = answers.send(Command::Decide { from, request_id, allowed: false }).await;
-            }
+            desk.on_event(&event).await;
         }
     });
-    let result = session::run(&server, entry, link_config, setup.media(), command_rx, event_tx).await;
+    let result =
+        session::run_with(&server, entry, link_config, setup.media(), controls, command_rx, event_tx).await;
     drop(setup);
     let _ = printer.await;
     match result? {

@@ -1,0 +1,113 @@
+//! Between the session and the person at this machine: consent prompts go to
+//! the consent window ([`crate::ui`]), its answers come back as session
+//! commands, and the on-screen indicator shows what is allowed now. Without a
+//! display there is nobody to ask, and every request is denied.
+
+use std::collections::{BTreeMap, HashMap};
+
+use tandem_wire::channels::{Capability, RequestId};
+use tandem_wire::{ConsentOutcome, ParticipantId};
+use tokio::sync::mpsc;
+
+use crate::session::{Command, Event};
+use crate::ui::{ActiveGrant, ConsentUi, Prompt, UiEvent};
+
+/// The consent window (if any) and what it shows.
+pub struct ConsentDesk {
+    ui: Option<ConsentUi>,
+    commands: mpsc::Sender<Command>,
+    names: HashMap<ParticipantId, String>,
+    /// What is allowed now, both directions, by (other participant, request).
+    active: BTreeMap<(ParticipantId, RequestId), Capability>,
+}
+
+impl ConsentDesk {
+    /// Opens the consent window when there is a display; its answers go to `commands`.
+    /// The error says why there is none (every request is then denied).
+    pub fn start(commands: mpsc::Sender<Command>) -> (Self, Option<crate::ui::UiError>) {
+        let (ui, error) = match ConsentUi::start() {
+            Ok((ui, answers)) => {
+                tokio::spawn(forward(answers, commands.clone()));
+                (Some(ui), None)
+            }
+            Err(e) => (None, Some(e)),
+        };
+        (Self { ui, commands, names: HashMap::new(), active: BTreeMap::new() }, error)
+    }
+
+    /// Follows one session event.
+    pub async fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Participants(list) => {
+                self.names = list.iter().map(|p| (p.id, p.name.as_str().to_owned())).collect();
+            }
+            Event::ConsentPrompt { from, name, request_id, capability } => match &self.ui {
+                Some(ui) => {
+                    let prompt = Prompt {
+                        from: *from,
+                        request_id: *request_id,
+                        capability: *capability,
+                        requester_name: name.clone(),
+                        organisation: None,
+                    };
+                    if ui.prompt(prompt).is_err() {
+                        self.deny(*from, *request_id).await;
+                    }
+                }
+                None => self.deny(*from, *request_id).await,
+            },
+            Event::ConsentPromptClosed { from, request_id } => {
+                if let Some(ui) = &self.ui {
+                    let _ = ui.close_prompt(*from, *request_id);
+                }
+            }
+            Event::Consent { with, request_id, capability, outcome, .. } => {
+                if *outcome == ConsentOutcome::Allowed {
+                    self.active.insert((*with, *request_id), *capability);
+                } else {
+                    self.active.remove(&(*with, *request_id));
+                }
+                if let Some(ui) = &self.ui {
+                    let grants = self
+                        .active
+                        .iter()
+                        .map(|((with, _), capability)| ActiveGrant {
+                            with: *with,
+                            name: self.names.get(with).cloned().unwrap_or_else(|| with.to_string()),
+                            capability: *capability,
+                        })
+                        .collect();
+                    let _ = ui.set_active(grants);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn deny(&self, from: ParticipantId, request_id: RequestId) {
+        let _ = self.commands.send(Command::Decide { from, request_id, allowed: false }).await;
+    }
+}
+
+/// The person's answers, as session commands.
+async fn forward(mut answers: mpsc::UnboundedReceiver<UiEvent>, commands: mpsc::Sender<Command>) {
+    while let Some(answer) = answers.recv().await {
+        let batch = match answer {
+            UiEvent::Decision { from, request_id, allowed } => {
+                vec![Command::Decide { from, request_id, allowed }]
+            }
+            UiEvent::StopAll => vec![Command::StopAll],
+            // deny, report the requester to the site, and leave.
+            UiEvent::EndAndReport { from, request_id } => vec![
+                Command::Decide { from, request_id, allowed: false },
+                Command::Report { about: from },
+                Command::Leave,
+            ],
+        };
+        for command in batch {
+            if commands.send(command).await.is_err() {
+                return;
+            }
+        }
+    }
+}
