@@ -5,7 +5,11 @@
 //! The test starts its own Xvfb on a free display number and stops it at the
 //! end, also on failure.
 
-use std::process::{Child, Command};
+mod common;
+
+use common::xvfb::start_xvfb;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tandem_peer::ui::layout;
@@ -18,44 +22,6 @@ use x11rb::protocol::xproto::{ConnectionExt, ImageFormat, MapState};
 use x11rb::rust_connection::RustConnection;
 
 const DEADLINE: Duration = Duration::from_secs(15);
-
-/// An Xvfb process, killed when dropped.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_xvfb() -> Xvfb {
-    for n in 130..170 {
-        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-            continue;
-        }
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([&display, "-screen", "0", "800x600x24", "-nolisten", "tcp", "-noreset"])
-            .spawn()
-            .expect("Xvfb must be installed (scripts/debian-packages/peer.txt)");
-        let mut xvfb = Xvfb { child, display };
-        for _ in 0..100 {
-            if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                return xvfb;
-            }
-            if let Ok(Some(_)) = xvfb.child.try_wait() {
-                break; // lost a race for this number: try the next
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = xvfb.child.kill();
-    }
-    panic!("could not start Xvfb on any display :130..:169");
-}
 
 /// The test's own view of the X display: find windows, read them, click them.
 struct Screen {
@@ -179,7 +145,7 @@ fn click_for(
 
 #[test]
 fn prompts_and_the_indicator_answer_real_clicks() {
-    let xvfb = start_xvfb();
+    let xvfb = start_xvfb("800x600x24");
     // SAFETY: set before the runtime and any other thread exist (nextest runs
     // each test in a process of its own); the consent windows read DISPLAY.
     unsafe { std::env::set_var("DISPLAY", &xvfb.display) };

@@ -7,11 +7,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command as Process, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use common::xev::Xev;
 use common::xvfb::start_xvfb;
 use common::*;
 use tandem_peer::control::x11::{X11Injector, desktop_surface};
@@ -21,61 +20,6 @@ use tandem_peer::signaling::{Entry, JoinTarget};
 use tandem_wire::channels::{Capability, ControlMessage, MouseButton, Point};
 use tandem_wire::{ConsentOutcome, DisplayName, ParticipantId};
 use tokio::sync::mpsc;
-
-/// `xev` on a window covering the screen; its output, line by line.
-struct Xev {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Xev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Xev {
-    fn start(display: &str) -> Self {
-        let mut child = Process::new("xev")
-            .args(["-display", display, "-geometry", "640x480+0+0", "-event", "button"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("xev (x11-utils)");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (out, sink) = (child.stdout.take().unwrap(), lines.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let info = Process::new("xwininfo")
-                .args(["-display", display, "-name", "Event Tester"])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&info.stdout).contains("IsViewable") {
-                break;
-            }
-            assert!(Instant::now() < deadline, "xev's window never showed");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, lines }
-    }
-
-    fn text(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    async fn wait_for(&self, what: &str) {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        while !self.text().contains(what) {
-            assert!(tokio::time::Instant::now() < deadline, "xev never showed {what}:\n{}", self.text());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
 
 /// Waits until the customer's session has dropped `n` control messages in all (the `control`
 /// channel and the `consent` channel are not ordered with each other).
@@ -127,7 +71,7 @@ async fn ask_control(csr: &mut Peer, customer: &mut Peer, customer_id: Participa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_needs_the_customers_yes_and_ends_when_they_stop_it() {
     let xvfb = start_xvfb("640x480x24");
-    let xev = Xev::start(&xvfb.display);
+    let xev = Xev::start(&xvfb.display, 640, 480);
     let (server, _dir) = start_server().await;
     let url = server.url.clone();
     let (mut csr, number, invite) = start_session(&url, Media::default(), loopback()).await;

@@ -6,11 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
+use common::xev::Xev;
 use common::xvfb::start_xvfb;
 use tandem_peer::consent::Scope;
 use tandem_peer::control::x11::X11Injector;
@@ -19,69 +15,6 @@ use tandem_wire::ParticipantId;
 use tandem_wire::channels::{ControlMessage, KeyCode, KeyText, MouseButton, Point};
 
 const SCREEN: Surface = Surface { x: 0, y: 0, width: 640, height: 480 };
-
-/// `xev` on a window that covers the screen, its output collected line by line.
-struct Xev {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Xev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Xev {
-    fn start(display: &str) -> Self {
-        let mut child = Command::new("xev")
-            .args(["-display", display, "-geometry", "640x480+0+0", "-event", "keyboard", "-event", "button"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("xev (x11-utils) must be installed");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let out = child.stdout.take().unwrap();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Self { child, lines }
-    }
-
-    fn text(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    fn count(&self, what: &str) -> usize {
-        self.lines.lock().unwrap().iter().filter(|l| l.starts_with(what)).count()
-    }
-
-    /// Waits until `pred` holds for the log.
-    fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !pred(&self.text()) {
-            assert!(Instant::now() < deadline, "xev never showed {what}:\n{}", self.text());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-/// Waits until the window named `name` is mapped and viewable (no window manager: then it gets input).
-fn wait_viewable(display: &str, name: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out =
-            Command::new("xwininfo").args(["-display", display, "-name", name]).output().expect("xwininfo");
-        if String::from_utf8_lossy(&out.stdout).contains("IsViewable") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "window {name:?} never became viewable");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn click(x: f64, y: f64, down: bool) -> ControlMessage {
     ControlMessage::Button { at: Point::new(x, y).unwrap(), button: MouseButton::Left, down }
@@ -98,8 +31,7 @@ fn key(code: &str, down: bool, text: Option<&str>) -> ControlMessage {
 #[test]
 fn granted_input_lands_where_it_should_and_nothing_else_is_injected() {
     let xvfb = start_xvfb("640x480x24");
-    let xev = Xev::start(&xvfb.display);
-    wait_viewable(&xvfb.display, "Event Tester");
+    let xev = Xev::start(&xvfb.display, 640, 480);
     let injector = X11Injector::start(Some(xvfb.display.clone())).expect("XTest on Xvfb");
     let csr = ParticipantId::from_raw(7);
     let mut gate = InputGate::default();

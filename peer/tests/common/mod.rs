@@ -20,6 +20,7 @@ pub const PASSWORD: &str = "correct horse battery";
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
 pub mod netns;
+pub mod xev;
 pub mod xvfb;
 
 pub async fn start_server() -> (RunningServer, tempfile::TempDir) {
