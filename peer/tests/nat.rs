@@ -6,111 +6,19 @@
 //! cross, and what the relay carried.
 
 mod common;
+#[path = "common/nat_world.rs"]
+mod nat_world;
 
-use std::time::Duration;
-
-use common::netns::{Firewall, Host, Nat, SERVER_IP, Topology};
+use common::netns::{Firewall, Host, Nat};
 use common::*;
+use nat_world::{Relay, SIGNALING_PORT, TURN_PORT, TURN_TLS_PORT, World, relayed, world};
 use tandem_peer::link::{LinkConfig, Path};
 use tandem_peer::media::{Media, MediaKind};
 use tandem_peer::session::Event;
 use tandem_peer::signaling::{Entry, JoinTarget};
 use tandem_peer::video::VideoSource;
 use tandem_peer::video::test_pattern::{TestPattern, mismatched_blocks, read_counter};
-use tandem_signaling::server::RunningServer;
 use tandem_wire::{CandidateType, DisplayName, PathProtocol};
-
-const SIGNALING_PORT: u16 = 8080;
-const TURN_PORT: u16 = 3478;
-const TURN_TLS_PORT: u16 = 5349;
-const SECRET: &str = "nat-test-secret-0123456789abcdef";
-
-/// Which relay serves the public segment.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Relay {
-    /// The signaling server's own (UDP).
-    Embedded,
-    /// coturn from the generated configuration, on UDP, TCP and TLS.
-    Coturn,
-}
-
-struct World {
-    topology: Topology,
-    _server: RunningServer,
-    url: String,
-    /// The private CA of coturn's TLS certificate, for the peers.
-    tls_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
-    /// The server's data and coturn's files.
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
-}
-
-async fn world(nat_a: Nat, nat_b: Nat, firewall_a: Firewall, relay: Relay) -> World {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    let mut topology = Topology::new(nat_a, nat_b, firewall_a);
-    let dir = tempfile::tempdir().unwrap();
-    // One certificate for the public host: the signaling server's HTTPS and coturn's TLS.
-    let cert = rcgen::generate_simple_self_signed(vec![SERVER_IP.to_owned()]).unwrap();
-    let (cert_path, key_path) = (dir.path().join("server.pem"), dir.path().join("server.key"));
-    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
-    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
-    let tls_roots = vec![cert.cert.der().clone()];
-    let mut turn = tandem_turn_config::TurnSettings::default();
-    if relay == Relay::Coturn {
-        turn = tandem_turn_config::TurnSettings {
-            secret: Some(SECRET.into()),
-            realm: "tandem.test".into(),
-            stun_urls: vec![format!("stun:{SERVER_IP}:{TURN_PORT}")],
-            udp_urls: vec![format!("turn:{SERVER_IP}:{TURN_PORT}?transport=udp")],
-            tcp_urls: vec![format!("turn:{SERVER_IP}:{TURN_PORT}?transport=tcp")],
-            tls_urls: vec![format!("turns:{SERVER_IP}:{TURN_TLS_PORT}?transport=tcp")],
-            tls_cert: Some(cert_path.clone()),
-            tls_key: Some(key_path.clone()),
-            listening_port: TURN_PORT,
-            tls_listening_port: TURN_TLS_PORT,
-            min_port: 49152,
-            max_port: 49999,
-            ..turn
-        };
-        let mut conf = tandem_turn_config::coturn::turnserver_conf(&turn.clone().validate().unwrap());
-        conf.push_str(&format!("listening-ip={SERVER_IP}\nrelay-ip={SERVER_IP}\nlog-file=stdout\n"));
-        let conf_path = dir.path().join("turnserver.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        topology.spawn(Host::Public, "turnserver", &["-c", conf_path.to_str().unwrap()]);
-    }
-    let public = topology.runtime(Host::Public);
-    let (server, data_dir) = public
-        .spawn(start_server_with(move |config| {
-            config.listen = format!("{SERVER_IP}:{SIGNALING_PORT}").parse().unwrap();
-            config.tls.cert = Some(cert_path);
-            config.tls.key = Some(key_path);
-            if relay == Relay::Coturn {
-                config.relay.enabled = false;
-                config.turn = turn;
-            }
-        }))
-        .await
-        .unwrap();
-    if relay == Relay::Coturn {
-        // coturn listens once it has read its configuration and the certificate.
-        public
-            .spawn(async {
-                for port in [TURN_PORT, TURN_TLS_PORT] {
-                    let deadline = tokio::time::Instant::now() + DEADLINE;
-                    while tokio::net::TcpStream::connect((SERVER_IP, port)).await.is_err() {
-                        assert!(tokio::time::Instant::now() < deadline, "coturn does not listen on {port}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-            })
-            .await
-            .unwrap();
-    }
-    let url = server.url.clone();
-    World { topology, _server: server, url, tls_roots, _dirs: (data_dir, dir) }
-}
 
 /// What a session between peer A (a CSR who views) and peer B (a customer who shares) showed.
 struct Outcome {
@@ -222,10 +130,6 @@ async fn relayed_bytes(world: &mut World) -> u64 {
         .filter(|l| l.starts_with("tandem_turn_relayed_bytes_total"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
-}
-
-fn relayed(path: &Path) -> bool {
-    path.local == CandidateType::Relay || path.remote == CandidateType::Relay
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -228,3 +228,31 @@ impl Drop for Topology {
         }
     }
 }
+
+/// Kills every process inside namespace `ns` (by the ids `ip netns pids`
+/// lists) and waits until none is left. A browser started by a test's driver
+/// script, and its helper processes, would otherwise outlive the killed driver.
+pub fn kill_processes_in(ns: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let out = Command::new("ip").args(["netns", "pids", ns]).output();
+        let pids: Vec<i32> = out
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
+            })
+            .unwrap_or_default();
+        let pids: Vec<i32> = pids.into_iter().filter(|&pid| pid != std::process::id() as i32).collect();
+        if pids.is_empty() {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            eprintln!("processes {pids:?} still in namespace {ns}");
+            return;
+        }
+        for pid in pids {
+            // SAFETY: plain system call; the process is one the test started inside its own namespace.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
