@@ -132,6 +132,9 @@ fn dispatch(
                 conns.remove(&conn);
             }
             Output::Report(event) => {
+                if matches!(event, ReportEvent::ParticipantReported { .. }) {
+                    metrics.participant_reports.inc();
+                }
                 // The writer only stops after the hub; a send error means it crashed, already logged there.
                 let _ = reports.send(event);
             }

@@ -77,6 +77,8 @@ pub struct Metrics {
     pub messages_rejected: Family<RejectLabel, Counter>,
     pub invitations_sent: Counter,
     pub invitations_failed: Counter,
+    /// Participants reported to the site from a consent prompt.
+    pub participant_reports: Counter,
     /// Live allocations on the embedded TURN relay.
     pub turn_allocations: Gauge,
     /// Requests and packets towards a denied peer address, refused by the embedded relay.
@@ -112,6 +114,7 @@ impl Metrics {
             messages_rejected: Family::default(),
             invitations_sent: Counter::default(),
             invitations_failed: Counter::default(),
+            participant_reports: Counter::default(),
             turn_allocations: Gauge::default(),
             turn_denied_peer: Counter::default(),
             turn_refused: Family::default(),
@@ -133,6 +136,11 @@ impl Metrics {
         );
         registry.register("websocket_connections", "Open WebSocket connections", m.connections.clone());
         registry.register("sessions_created", "Sessions created", m.sessions_created.clone());
+        registry.register(
+            "participant_reports",
+            "Participants reported to the site from a consent prompt (X-5)",
+            m.participant_reports.clone(),
+        );
         registry.register(
             "messages_relayed",
             "Offers, answers and candidates relayed",

@@ -87,6 +87,8 @@ async fn the_customers_decisions_and_report_are_in_the_session_report_in_order()
     let (_, list) = srv.get_json("/api/v1/reports", &token).await;
     let listed = &list["reports"][0];
     assert_eq!((consent_len(listed), &listed["reported"]), (2, &json!(true)), "{listed}");
+    let metrics = srv.metrics().await;
+    assert!(metrics.contains("tandem_participant_reports_total 1"), "{metrics}");
 }
 
 #[tokio::test]
