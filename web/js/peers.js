@@ -68,6 +68,7 @@ const PATH_POLL_MS = 3000;
  * @property {boolean} polite
  * @property {boolean} makingOffer
  * @property {boolean} ignoreOffer
+ * @property {boolean} answerPending an answer is being applied (W3C perfect negotiation's isSettingRemoteAnswerPending)
  * @property {RTCDataChannel | null} chat
  * @property {Map<string, RTCDataChannel>} channels long-lived channels by label
  * @property {boolean} ready tracks may be sent (media channel open, or grace over)
@@ -250,10 +251,19 @@ export class PeerMesh {
         return;
       }
       const description = /** @type {RTCSessionDescriptionInit} */ ({ type: msg.type, sdp: msg.sdp });
-      const collision = msg.type === "offer" && (peer.makingOffer || pc.signalingState !== "stable");
+      // Signals are handled concurrently: an offer may arrive while the remote's answer to
+      // our offer is still being applied. That is not a collision (W3C perfect negotiation):
+      // the answer lands first, then the offer.
+      const ready = !peer.makingOffer && (pc.signalingState === "stable" || peer.answerPending);
+      const collision = msg.type === "offer" && !ready;
       peer.ignoreOffer = !peer.polite && collision;
       if (peer.ignoreOffer) return;
-      await pc.setRemoteDescription(description);
+      peer.answerPending = msg.type === "answer";
+      try {
+        await pc.setRemoteDescription(description);
+      } finally {
+        peer.answerPending = false;
+      }
       if (msg.type === "offer") {
         await pc.setLocalDescription();
         const sdp = pc.localDescription?.sdp;
@@ -386,6 +396,7 @@ export class PeerMesh {
       polite: !offerer,
       makingOffer: false,
       ignoreOffer: false,
+      answerPending: false,
       chat: null,
       channels: new Map(),
       ready: false,
