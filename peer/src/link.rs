@@ -175,9 +175,15 @@ impl Link {
         let registry = keyframe_requests::register(registry);
         let mut builder = PeerConnectionBuilder::new();
         // Only when asked: otherwise webrtc's own default settings stay untouched.
-        if let Some((disconnected, failed)) = config.ice_timeouts {
-            let settings =
-                SettingEngineBuilder::new().with_ice_timeouts(Some(disconnected), Some(failed), None);
+        if config.ice_timeouts.is_some() || config.relay_only {
+            let mut settings = SettingEngineBuilder::new();
+            if let Some((disconnected, failed)) = config.ice_timeouts {
+                settings = settings.with_ice_timeouts(Some(disconnected), Some(failed), None);
+            }
+            if config.relay_only {
+                // Relay pairs are all there is: no reason to wait 2 s for better ones.
+                settings = settings.with_relay_acceptance_min_wait(Some(std::time::Duration::ZERO));
+            }
             builder = builder.with_setting_engine(settings.build());
         }
         let pc = builder

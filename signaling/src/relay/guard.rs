@@ -36,6 +36,8 @@ use crate::metrics::{Metrics, RelayDirection};
 /// The relay's listening socket with the peer check in front of the server.
 pub struct GuardedListener {
     socket: UdpSocket,
+    /// The bound address, asked once: the `turn` server asks for it on every packet.
+    local: std::io::Result<SocketAddr>,
     policy: PeerPolicy,
     minter: CredentialMinter,
     metrics: Arc<Metrics>,
@@ -48,7 +50,8 @@ impl GuardedListener {
         minter: CredentialMinter,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { socket, policy, minter, metrics }
+        let local = socket.local_addr();
+        Self { socket, local, policy, minter, metrics }
     }
 
     /// Why the credentials of request `m` are refused, if they are.
@@ -195,7 +198,10 @@ impl Conn for GuardedListener {
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        Ok(self.socket.local_addr()?)
+        match &self.local {
+            Ok(addr) => Ok(*addr),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string()).into()),
+        }
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {
