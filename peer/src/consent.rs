@@ -94,9 +94,9 @@ struct Entry {
 pub struct ConsentBook {
     policy: Policy,
     /// Requests others made of us, by (requester, id).
-    incoming: BTreeMap<(ParticipantId, RequestId), Entry>,
+    incoming: Book,
     /// Requests we made of others, by (approver, id).
-    outgoing: BTreeMap<(ParticipantId, RequestId), Entry>,
+    outgoing: Book,
     next_id: u32,
 }
 
@@ -155,38 +155,18 @@ impl ConsentBook {
                 Ok(actions)
             }
             ConsentMessage::Decision { request_id, allowed } => {
-                let key = (from, request_id);
-                let entry = self.outgoing.get_mut(&key).ok_or(ConsentError::UnknownRequest(request_id))?;
-                if entry.state != State::Asked {
-                    return Err(ConsentError::NotPending(request_id));
-                }
-                let capability = entry.capability;
-                let outcome = if allowed {
-                    entry.state = State::Active;
-                    Outcome::Allowed
-                } else {
-                    self.outgoing.remove(&key);
-                    Outcome::Denied
-                };
+                let (capability, outcome) = answer(&mut self.outgoing, (from, request_id), allowed)?;
                 Ok(vec![Action::Record { with: from, request_id, capability, incoming: false, outcome }])
             }
             ConsentMessage::Revoke { request_id } => {
-                let key = (from, request_id);
-                match self.outgoing.get(&key) {
-                    None => Err(ConsentError::UnknownRequest(request_id)),
-                    Some(entry) if entry.state != State::Active => Err(ConsentError::NotActive(request_id)),
-                    Some(entry) => {
-                        let capability = entry.capability;
-                        self.outgoing.remove(&key);
-                        Ok(vec![Action::Record {
-                            with: from,
-                            request_id,
-                            capability,
-                            incoming: false,
-                            outcome: Outcome::Revoked,
-                        }])
-                    }
-                }
+                let capability = end_active(&mut self.outgoing, (from, request_id))?;
+                Ok(vec![Action::Record {
+                    with: from,
+                    request_id,
+                    capability,
+                    incoming: false,
+                    outcome: Outcome::Revoked,
+                }])
             }
         }
     }
@@ -198,19 +178,7 @@ impl ConsentBook {
         request_id: RequestId,
         allowed: bool,
     ) -> Result<Vec<Action>, ConsentError> {
-        let key = (from, request_id);
-        let entry = self.incoming.get_mut(&key).ok_or(ConsentError::UnknownRequest(request_id))?;
-        if !matches!(entry.state, State::Prompting { .. }) {
-            return Err(ConsentError::NotPending(request_id));
-        }
-        let capability = entry.capability;
-        let outcome = if allowed {
-            entry.state = State::Active;
-            Outcome::Allowed
-        } else {
-            self.incoming.remove(&key);
-            Outcome::Denied
-        };
+        let (capability, outcome) = answer(&mut self.incoming, (from, request_id), allowed)?;
         Ok(vec![
             Action::ClosePrompt { from, request_id },
             Action::Send { to: from, message: ConsentMessage::Decision { request_id, allowed } },
@@ -224,25 +192,11 @@ impl ConsentBook {
         from: ParticipantId,
         request_id: RequestId,
     ) -> Result<Vec<Action>, ConsentError> {
-        let key = (from, request_id);
-        match self.incoming.get(&key) {
-            None => Err(ConsentError::UnknownRequest(request_id)),
-            Some(entry) if entry.state != State::Active => Err(ConsentError::NotActive(request_id)),
-            Some(entry) => {
-                let capability = entry.capability;
-                self.incoming.remove(&key);
-                Ok(vec![
-                    Action::Send { to: from, message: ConsentMessage::Revoke { request_id } },
-                    Action::Record {
-                        with: from,
-                        request_id,
-                        capability,
-                        incoming: true,
-                        outcome: Outcome::Revoked,
-                    },
-                ])
-            }
-        }
+        let capability = end_active(&mut self.incoming, (from, request_id))?;
+        Ok(vec![
+            Action::Send { to: from, message: ConsentMessage::Revoke { request_id } },
+            Action::Record { with: from, request_id, capability, incoming: true, outcome: Outcome::Revoked },
+        ])
     }
 
     /// Ends everything this machine allowed (one click on the indicator's Stop).
@@ -340,7 +294,7 @@ impl ConsentBook {
 
     /// Whether `participant` may send input to this machine now, and over what.
     pub fn control_scope(&self, participant: ParticipantId) -> Option<Scope> {
-        let granted = |book: &BTreeMap<(ParticipantId, RequestId), Entry>, wanted: &[Capability]| {
+        let granted = |book: &Book, wanted: &[Capability]| {
             book.iter().any(|((p, _), e)| {
                 *p == participant && e.state == State::Active && wanted.contains(&e.capability)
             })
@@ -358,7 +312,7 @@ impl ConsentBook {
 
     /// Whether anyone may see this machine's screen (or part of it) now: control implies view.
     pub fn view_scope(&self, participant: ParticipantId) -> Option<Scope> {
-        let active = |book: &BTreeMap<(ParticipantId, RequestId), Entry>, c: Capability| {
+        let active = |book: &Book, c: Capability| {
             book.iter().any(|((p, _), e)| *p == participant && e.state == State::Active && e.capability == c)
         };
         if active(&self.incoming, Capability::ViewDesktop)
@@ -379,6 +333,38 @@ impl ConsentBook {
     /// Whether anything is viewed or controlled: the on-screen indicator shows while this holds.
     pub fn anything_active(&self) -> bool {
         self.incoming.values().chain(self.outgoing.values()).any(|e| e.state == State::Active)
+    }
+}
+
+type Book = BTreeMap<(ParticipantId, RequestId), Entry>;
+
+/// A pending request (prompted here, or asked of the other side) is answered:
+/// an allowed one becomes active, a denied one ends.
+fn answer(
+    book: &mut Book,
+    key: (ParticipantId, RequestId),
+    allowed: bool,
+) -> Result<(Capability, Outcome), ConsentError> {
+    let entry = book.get_mut(&key).ok_or(ConsentError::UnknownRequest(key.1))?;
+    if !matches!(entry.state, State::Prompting { .. } | State::Asked) {
+        return Err(ConsentError::NotPending(key.1));
+    }
+    let capability = entry.capability;
+    if allowed {
+        entry.state = State::Active;
+        Ok((capability, Outcome::Allowed))
+    } else {
+        book.remove(&key);
+        Ok((capability, Outcome::Denied))
+    }
+}
+
+/// An active grant ends (revoked by the approving side).
+fn end_active(book: &mut Book, key: (ParticipantId, RequestId)) -> Result<Capability, ConsentError> {
+    match book.get(&key) {
+        None => Err(ConsentError::UnknownRequest(key.1)),
+        Some(entry) if entry.state != State::Active => Err(ConsentError::NotActive(key.1)),
+        Some(_) => Ok(book.remove(&key).expect("found above").capability),
     }
 }
 

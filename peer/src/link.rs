@@ -134,8 +134,8 @@ pub struct Link {
     channels: std::collections::HashMap<&'static str, Arc<dyn DataChannel>>,
     /// The control channels were created by this side.
     control_opened: bool,
-    /// Input was sent before any channel was open: create the control channels once one is.
-    control_wanted: bool,
+    /// Channels asked for before the SCTP association was up (see `create_channel`).
+    pending_channels: Vec<(&'static str, Option<webrtc::data_channel::RTCDataChannelInit>)>,
     /// Candidates that arrived before the remote description.
     early_candidates: Vec<RTCIceCandidateInit>,
     has_remote_description: bool,
@@ -207,7 +207,7 @@ impl Link {
             pc,
             channels: std::collections::HashMap::new(),
             control_opened: false,
-            control_wanted: false,
+            pending_channels: Vec::new(),
             early_candidates: Vec::new(),
             has_remote_description: false,
             polite,
@@ -350,19 +350,11 @@ impl Link {
     }
 
     /// As a controller: opens the `control` (reliable, ordered) and
-    /// `control-motion` (unordered, no retransmits) channels, once. Until
-    /// another channel is open (the SCTP association is up) this only
-    /// remembers to: webrtc 0.21 can miss a channel created while the
-    /// association is being set up, and it then never opens.
+    /// `control-motion` (unordered, no retransmits) channels, once.
     pub async fn open_control(&mut self, events: &mpsc::UnboundedSender<LinkEvent>) -> Result<(), PeerError> {
-        if self.control_opened {
+        if std::mem::replace(&mut self.control_opened, true) {
             return Ok(());
         }
-        if self.channels.is_empty() {
-            self.control_wanted = true;
-            return Ok(());
-        }
-        self.control_opened = true;
         let motion = webrtc::data_channel::RTCDataChannelInit {
             ordered: false,
             max_packet_life_time: None,
@@ -370,14 +362,30 @@ impl Link {
             protocol: String::new(),
             negotiated: None,
         };
-        for (label, init) in [(label::CONTROL, None), (label::CONTROL_MOTION, Some(motion))] {
-            let channel = self.pc.create_data_channel(label, init).await?;
-            spawn_reader(self.remote, label, channel, events.clone());
+        self.create_channel(label::CONTROL, None, events).await?;
+        self.create_channel(label::CONTROL_MOTION, Some(motion), events).await
+    }
+
+    /// Creates a data channel once the connection can carry it. webrtc 0.21
+    /// misses a channel created while the SCTP association is being set up (it
+    /// then never opens), so until another channel is open (the association is
+    /// up) the channel waits in `pending_channels`.
+    async fn create_channel(
+        &mut self,
+        label: &'static str,
+        init: Option<webrtc::data_channel::RTCDataChannelInit>,
+        events: &mpsc::UnboundedSender<LinkEvent>,
+    ) -> Result<(), PeerError> {
+        if self.channels.is_empty() {
+            self.pending_channels.push((label, init));
+            return Ok(());
         }
+        let channel = self.pc.create_data_channel(label, init).await?;
+        spawn_reader(self.remote, label, channel, events.clone());
         Ok(())
     }
 
-    /// Remembers an open data channel; opens the control channels if they were asked for early.
+    /// Remembers an open data channel, and creates those that waited for one.
     pub async fn channel_open(
         &mut self,
         label: &'static str,
@@ -385,8 +393,8 @@ impl Link {
         events: &mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<(), PeerError> {
         self.channels.insert(label, channel);
-        if std::mem::take(&mut self.control_wanted) {
-            self.open_control(events).await?;
+        for (label, init) in std::mem::take(&mut self.pending_channels) {
+            self.create_channel(label, init, events).await?;
         }
         Ok(())
     }

@@ -70,17 +70,8 @@ pub fn send(socket: &UdpSocket, framing: Framing, run: u32, rate: Option<f64>, l
         .iter_mut()
         .map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: header + PAYLOAD })
         .collect();
-    // SAFETY: zeroed mmsghdr is valid (null name, no control data); the iovecs
-    // point into `bufs`, which outlives every call below.
-    let mut msgs: Vec<libc::mmsghdr> = iov
-        .iter_mut()
-        .map(|v| {
-            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            m.msg_hdr.msg_iov = v;
-            m.msg_hdr.msg_iovlen = 1;
-            m
-        })
-        .collect();
+    // The iovecs point into `bufs`, which outlives every call below.
+    let mut msgs = mmsghdrs(&mut iov);
     let cpu0 = thread_cpu();
     let start = Instant::now();
     let mut seq = 0u64;
@@ -117,16 +108,8 @@ pub fn receive(socket: &UdpSocket, framing: Framing, run: u32, stop: &AtomicBool
     let mut bufs = vec![[0u8; SLOT]; BATCH];
     let mut iov: Vec<libc::iovec> =
         bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: SLOT }).collect();
-    // SAFETY: as in `send`; the kernel writes into `bufs` through the iovecs.
-    let mut msgs: Vec<libc::mmsghdr> = iov
-        .iter_mut()
-        .map(|v| {
-            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            m.msg_hdr.msg_iov = v;
-            m.msg_hdr.msg_iovlen = 1;
-            m
-        })
-        .collect();
+    // The kernel writes into `bufs` through the iovecs.
+    let mut msgs = mmsghdrs(&mut iov);
     let cpu0 = thread_cpu();
     let mut got = Received::default();
     let tag = run.to_be_bytes();
@@ -211,4 +194,17 @@ pub fn thread_cpu() -> Duration {
     // SAFETY: a valid timespec out-pointer; CLOCK_THREAD_CPUTIME_ID always exists on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// One message header per iovec, for `sendmmsg`/`recvmmsg`.
+fn mmsghdrs(iov: &mut [libc::iovec]) -> Vec<libc::mmsghdr> {
+    iov.iter_mut()
+        .map(|v| {
+            // SAFETY: a zeroed mmsghdr is valid (null name, no control data).
+            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            m.msg_hdr.msg_iov = v;
+            m.msg_hdr.msg_iovlen = 1;
+            m
+        })
+        .collect()
 }

@@ -55,23 +55,29 @@ pub fn to_stream(datagram: &[u8]) -> Option<Vec<u8>> {
 #[derive(Debug, Default)]
 pub struct Deframer {
     buffer: Vec<u8>,
+    /// Where the next message starts in `buffer`: consumed bytes are dropped
+    /// once per [`Self::push`], not once per message.
+    start: usize,
 }
 
 impl Deframer {
     /// Bytes read from the stream.
     pub fn push(&mut self, bytes: &[u8]) {
+        self.buffer.drain(..self.start);
+        self.start = 0;
         self.buffer.extend_from_slice(bytes);
     }
 
     /// The next whole message (without stream padding), `None` until one has arrived.
-    pub fn next_message(&mut self) -> Result<Option<Vec<u8>>, FramingError> {
-        let Some((framed, message)) = frame_len(&self.buffer)? else { return Ok(None) };
-        if self.buffer.len() < framed {
+    pub fn next_message(&mut self) -> Result<Option<&[u8]>, FramingError> {
+        let rest = &self.buffer[self.start..];
+        let Some((framed, message)) = frame_len(rest)? else { return Ok(None) };
+        if rest.len() < framed {
             return Ok(None);
         }
-        let out = self.buffer[..message].to_vec();
-        self.buffer.drain(..framed);
-        Ok(Some(out))
+        let at = self.start;
+        self.start += framed;
+        Ok(Some(&self.buffer[at..at + message]))
     }
 }
 
@@ -103,7 +109,7 @@ mod tests {
         assert_eq!(&framed[..9], &datagram[..]);
         let mut d = Deframer::default();
         d.push(&framed);
-        assert_eq!(d.next_message().unwrap(), Some(datagram));
+        assert_eq!(d.next_message().unwrap(), Some(&datagram[..]));
         assert_eq!(d.next_message().unwrap(), None);
     }
 
@@ -117,7 +123,7 @@ mod tests {
             for piece in stream.chunks(chunk) {
                 d.push(piece);
                 while let Some(m) = d.next_message().unwrap() {
-                    out.push(m);
+                    out.push(m.to_vec());
                 }
             }
             assert_eq!(out, messages, "chunks of {chunk}");
@@ -150,6 +156,6 @@ mod tests {
         d.push(&m[..21]);
         assert_eq!(d.next_message().unwrap(), None);
         d.push(&m[21..]);
-        assert_eq!(d.next_message().unwrap(), Some(m));
+        assert_eq!(d.next_message().unwrap(), Some(&m[..]));
     }
 }

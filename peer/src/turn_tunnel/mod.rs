@@ -231,7 +231,7 @@ async fn probe_stream(target: &StreamTarget) -> std::io::Result<()> {
             }
             deframer.push(&buf[..n]);
             if let Some(m) = deframer.next_message().map_err(std::io::Error::other)? {
-                return if is_answer(&request, &m) {
+                return if is_answer(&request, m) {
                     Ok(())
                 } else {
                     Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not a STUN Binding answer"))
@@ -289,7 +289,7 @@ mod tests {
                         }
                         deframer.push(&buf[..n]);
                         while let Some(m) = deframer.next_message().unwrap() {
-                            let reply = if m[0] >> 6 == 0 { answer(&m) } else { m };
+                            let reply = if m[0] >> 6 == 0 { answer(m) } else { m.to_vec() };
                             stream.write_all(&framing::to_stream(&reply).unwrap()).await.unwrap();
                         }
                     }

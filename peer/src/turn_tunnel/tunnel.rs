@@ -163,7 +163,7 @@ async fn carry(
                 .next_message()
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?
             {
-                socket.send_to(&message, client).await?;
+                socket.send_to(message, client).await?;
             }
         }
     };

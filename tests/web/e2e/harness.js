@@ -51,6 +51,27 @@ function run(bin, args, input) {
  * Starts server and browser; returns handles and a `close()` that undoes everything.
  * @param {{ config?: string }} [options] `config`: TOML for the server's `--config` file
  */
+/**
+ * Debian's Chromium, headless, with fake media devices and nothing reaching
+ * out to the Internet; `extraArgs` are appended.
+ * @param {string[]} [extraArgs]
+ */
+export function launchChromium(extraArgs = []) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      "--autoplay-policy=no-user-gesture-required",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      "--disable-sync",
+      ...extraArgs,
+    ],
+  });
+}
+
 export async function startWorld(options = {}) {
   const cleanups = [];
   const close = async () => {
@@ -110,18 +131,7 @@ export async function startWorld(options = {}) {
 
     const userDataDir = mkdtempSync(join(tmpdir(), "tandem-chromium-"));
     cleanups.push(() => rmSync(userDataDir, { recursive: true, force: true }));
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: [
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     cleanups.push(() => browser.close());
 
     /** A new page in its own context (separate storage: another person). */

@@ -15,8 +15,7 @@
 // the browser also on failure.
 import { createHash, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
-import { CSR_NAME, CSR_PASSWORD, until } from "../harness.js";
+import { CSR_NAME, CSR_PASSWORD, launchChromium, until } from "../harness.js";
 import en from "../../../../web/js/catalogs/en.js";
 
 /** ICE may try every pair before the relayed one works: allow more than one `until`. */
@@ -139,20 +138,10 @@ let browser;
 /** @type {import("playwright-core").Page | undefined} */
 let page;
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    // harness.js's flags, and trust for the server's self-signed certificate (by its key).
-    args: [
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-      "--autoplay-policy=no-user-gesture-required",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-sync",
-      `--ignore-certificate-errors-spki-list=${createHash("sha256").update(spki).digest("base64")}`,
-    ],
-  });
+  // Trust for the server's self-signed certificate, by its key.
+  browser = await launchChromium([
+    `--ignore-certificate-errors-spki-list=${createHash("sha256").update(spki).digest("base64")}`,
+  ]);
   const context = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 800 } });
   await context.addInitScript(recordPeerConnections);
   page = await context.newPage();
