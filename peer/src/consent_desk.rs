@@ -85,7 +85,7 @@ impl ConsentDesk {
     }
 
     async fn deny(&self, from: ParticipantId, request_id: RequestId) {
-        let _ = self.commands.send(Command::Decide { from, request_id, allowed: false }).await;
+        let _ = self.commands.send(Command::Decide { from, request_id, allowed: false, window: None }).await;
     }
 }
 
@@ -94,12 +94,12 @@ async fn forward(mut answers: mpsc::UnboundedReceiver<UiEvent>, commands: mpsc::
     while let Some(answer) = answers.recv().await {
         let batch = match answer {
             UiEvent::Decision { from, request_id, allowed } => {
-                vec![Command::Decide { from, request_id, allowed }]
+                vec![Command::Decide { from, request_id, allowed, window: None }]
             }
             UiEvent::StopAll => vec![Command::StopAll],
             // deny, report the requester to the site, and leave.
             UiEvent::EndAndReport { from, request_id } => vec![
-                Command::Decide { from, request_id, allowed: false },
+                Command::Decide { from, request_id, allowed: false, window: None },
                 Command::Report { about: from },
                 Command::Leave,
             ],

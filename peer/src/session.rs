@@ -40,8 +40,14 @@ pub enum Command {
     Leave,
     /// End the session for everyone (primary CSR only).
     End,
-    /// The person at this machine answered a consent prompt.
-    Decide { from: ParticipantId, request_id: RequestId, allowed: bool },
+    /// The person at this machine answered a consent prompt. `window`: the application
+    /// window they picked, for `view_application` / `control_application` (`None` otherwise).
+    Decide {
+        from: ParticipantId,
+        request_id: RequestId,
+        allowed: bool,
+        window: Option<crate::video::WindowId>,
+    },
     /// The person at this machine ends everything they allowed (the indicator's Stop).
     StopAll,
     /// Ask `to` for a capability (e.g. to show them this machine's screen: `share_view`).
@@ -187,7 +193,7 @@ pub async fn run_with(
                 Some(Command::End) => conn.send(&ClientMessage::EndSession { notes: None }).await?,
                 Some(Command::Admit(participant_id)) => conn.send(&ClientMessage::Admit { participant_id }).await?,
                 Some(Command::Refuse(participant_id)) => conn.send(&ClientMessage::Refuse { participant_id }).await?,
-                Some(Command::Decide { from, request_id, allowed }) => match state.consent.decide(from, request_id, allowed) {
+                Some(Command::Decide { from, request_id, allowed, window: _ }) => match state.consent.decide(from, request_id, allowed) {
                     Ok(actions) => state.perform(actions, &mut conn, &events).await?,
                     Err(e) => tracing::info!(error = %e, "a consent answer that no longer applies"),
                 },

@@ -57,7 +57,7 @@ async fn ask_control(csr: &mut Peer, customer: &mut Peer, customer_id: Participa
         })
         .await;
     assert_eq!(name, "carla", "the prompt names the CSR as the server knows them");
-    customer.commands.send(Command::Decide { from, request_id, allowed }).await.unwrap();
+    customer.commands.send(Command::Decide { from, request_id, allowed, window: None }).await.unwrap();
     let want = if allowed { ConsentOutcome::Allowed } else { ConsentOutcome::Denied };
     let outcome = csr
         .wait_for("the decision", |e| match e {

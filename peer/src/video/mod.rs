@@ -15,6 +15,10 @@ pub mod test_pattern;
 pub mod v4l_camera;
 pub mod x11_screen;
 
+/// An X11 top-level window, as the approver picked it for application sharing (SHR-5..8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WindowId(pub u32);
+
 /// A picture in I420 (planar YUV 4:2:0, BT.601 limited range), tightly packed:
 /// the Y plane, then U, then V. Width and height are even.
 #[derive(Debug, Clone, PartialEq, Eq)]
