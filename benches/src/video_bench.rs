@@ -24,13 +24,14 @@ use clap::Parser;
 use tandem_peer::link::LinkConfig;
 use tandem_peer::media::inbound::{VideoSink, VideoSinkFactory};
 use tandem_peer::media::{Feed, Media, MediaKind};
-use tandem_peer::session::{self, Event};
+use tandem_peer::session::{self, Command as SessionCommand, Event};
 use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
 use tandem_peer::video::convert::bgra_to_i420;
 use tandem_peer::video::openh264_encoder::OpenH264Encoder;
 use tandem_peer::video::pipeline::{PipelineSettings, VideoPipeline};
 use tandem_peer::video::test_pattern::{TestPattern, read_counter_downscaled};
 use tandem_peer::video::{DisplayMode, I420Frame, VideoEncoder, VideoError, VideoSource};
+use tandem_wire::channels::Capability;
 use tandem_wire::{DisplayName, ParticipantId};
 use tokio::sync::mpsc;
 
@@ -439,8 +440,33 @@ async fn end_to_end(
         let entry = Entry::Customer { target, name: DisplayName::parse("Bench customer").expect("valid") };
         session::run(&url, entry, loopback(), media, cust_cmd_rx, cust_ev_tx).await
     });
-    tokio::spawn(async move { while cust_ev.recv().await.is_some() {} });
-    tokio::spawn(async move { while csr_ev.recv().await.is_some() {} });
+    // The customer's person allows the CSR's view request at once; the CSR asks as soon as the
+    // customer is in (SHR-1: nothing of the screen goes out before).
+    let answers = cust_cmd.clone();
+    tokio::spawn(async move {
+        while let Some(ev) = cust_ev.recv().await {
+            if let Event::ConsentPrompt { from, request_id, .. } = ev {
+                let _ = answers
+                    .send(SessionCommand::Decide { from, request_id, allowed: true, window: None })
+                    .await;
+            }
+        }
+    });
+    let asks = csr_cmd.clone();
+    tokio::spawn(async move {
+        let mut asked = false;
+        while let Some(ev) = csr_ev.recv().await {
+            if let Event::Participants(list) = ev
+                && !asked
+                && let Some(customer) = list.iter().find(|p| p.role == tandem_wire::Role::PrimaryCustomer)
+            {
+                asked = true;
+                let ask =
+                    SessionCommand::RequestConsent { to: customer.id, capability: Capability::ViewDesktop };
+                let _ = asks.send(ask).await;
+            }
+        }
+    });
 
     // Wait for the first picture, then measure.
     let first = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await?.context("no picture")?;

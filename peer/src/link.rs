@@ -34,8 +34,9 @@ use webrtc::peer_connection::{
 };
 
 use crate::PeerError;
+use crate::media::feed::SendGate;
 use crate::media::outbound::{OutboundTrack, register_codecs, send_feed};
-use crate::media::{Media, keyframe_requests};
+use crate::media::{Media, MediaKind, keyframe_requests};
 use crate::turn_tunnel::IceRoutes;
 
 /// Congestion control starts here and stays within these bounds (bits/s).
@@ -149,6 +150,8 @@ pub struct Link {
     renegotiate: bool,
     /// The feeds we send on this connection; dropping them stops their tasks.
     outbound: Vec<OutboundTrack>,
+    /// Whether our screen goes to this participant (consent decides; closed at first).
+    screen_gates: Vec<Arc<SendGate>>,
     /// Congestion control's current target for this connection (bits/s as `f64` bits).
     pub bitrate_target: Arc<AtomicU64>,
 }
@@ -196,8 +199,14 @@ impl Link {
             .await?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
         let mut outbound = Vec::new();
+        let mut screen_gates = Vec::new();
         for feed in &media.feeds {
-            outbound.push(send_feed(&pc, feed).await?);
+            let screen = feed.kind() == MediaKind::Screen;
+            let gate = feed.gate(!screen);
+            if screen {
+                screen_gates.push(gate.clone());
+            }
+            outbound.push(send_feed(&pc, feed, gate).await?);
             if feed.kind().is_video() {
                 feed.add_bitrate_target(&bitrate_target);
             }
@@ -215,6 +224,7 @@ impl Link {
             ignoring_offer: false,
             renegotiate: false,
             outbound,
+            screen_gates,
             bitrate_target,
         })
     }
@@ -281,6 +291,13 @@ impl Link {
     }
 
     /// Whether a first offer/answer exchange has completed.
+    /// Lets our screen go to this participant, or stops it (consent's decision).
+    pub fn send_screen(&self, allowed: bool) {
+        for gate in &self.screen_gates {
+            gate.set(allowed);
+        }
+    }
+
     pub fn has_negotiated(&self) -> bool {
         self.has_remote_description && !self.offer_pending
     }

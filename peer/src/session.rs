@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tandem_wire::channels::{Capability, ChatMessage, RequestId, label};
+use tandem_wire::channels::{Capability, ChatMessage, ConsentMessage, MediaMessage, RequestId, label};
 use tandem_wire::{
     ChatText, ClientMessage, EndReason, ErrorCode, IceServer, InviteToken, ParticipantId, ParticipantInfo,
     Role, Sdp, ServerMessage, SessionInfo,
@@ -19,10 +19,14 @@ use crate::consent::{Action, ConsentBook, Policy};
 use crate::control::x11::X11Injector;
 use crate::control::{InputGate, Surface};
 use crate::link::{Incoming, Link, LinkConfig, LinkEvent, Path};
-use crate::media::Media;
+use crate::media::{Media, MediaKind};
 use crate::negotiation::makes_offer;
 use crate::signaling::{Connection, Entry};
 use crate::turn_tunnel::IceRoutes;
+use crate::video::DisplayMode;
+
+/// Consent messages kept per participant while its consent channel is not open.
+const MAX_PENDING_CONSENT: usize = 32;
 
 /// How often the selected candidate pairs are checked for a change worth reporting.
 const PATH_CHECK: Duration = Duration::from_secs(5);
@@ -54,6 +58,8 @@ pub enum Command {
     RequestConsent { to: ParticipantId, capability: Capability },
     /// Report a participant to the site (X-5, "End session and report").
     Report { about: ParticipantId },
+    /// As a viewer: ask `to` to encode the screen it shows us in this mode (SHR-11).
+    SetDisplayMode { to: ParticipantId, mode: tandem_wire::channels::DisplayMode },
     /// As a controller: input for `to`'s screen (sent only once `to` allowed control; the
     /// control channels open on first use, and what is sent before they are open is dropped).
     Control { to: ParticipantId, message: tandem_wire::channels::ControlMessage },
@@ -153,6 +159,7 @@ pub async fn run_with(
         links: HashMap::new(),
         paths: HashMap::new(),
         names: HashMap::new(),
+        pending_consent: HashMap::new(),
         consent: ConsentBook::new(controls.policy),
         gate: InputGate::default(),
         input: controls.input,
@@ -207,6 +214,15 @@ pub async fn run_with(
                 }
                 Some(Command::Report { about }) => conn.send(&ClientMessage::ReportParticipant { about }).await?,
                 Some(Command::Control { to, message }) => state.send_control(to, message, &link_tx).await?,
+                Some(Command::SetDisplayMode { to, mode }) => {
+                    let sent = match state.links.get(&to) {
+                        Some(link) => link.send_on(label::MEDIA, &MediaMessage::SetDisplayMode { mode }).await.unwrap_or(false),
+                        None => false,
+                    };
+                    if !sent {
+                        tracing::warn!(%to, "media channel not open; display mode not asked");
+                    }
+                }
                 Some(Command::Leave) | None => {
                     let _ = conn.send(&ClientMessage::Leave {}).await;
                     break Ok(None);
@@ -230,6 +246,8 @@ struct State {
     links: HashMap<ParticipantId, Link>,
     /// The last path reported for each link.
     paths: HashMap<ParticipantId, Path>,
+    /// Consent messages waiting for a participant's consent channel to open.
+    pending_consent: HashMap<ParticipantId, Vec<ConsentMessage>>,
     /// Participants' names as the server gave them (for consent prompts).
     names: HashMap<ParticipantId, String>,
     /// Who may see or control this machine (the customer's decisions, enforced here).
@@ -376,6 +394,7 @@ impl State {
                 link.close().await;
             }
             self.paths.remove(&id);
+            self.pending_consent.remove(&id);
             // Whatever they were allowed ends with them: a return asks again.
             let actions = self.consent.forget(id);
             self.perform(actions, conn, events).await?;
@@ -422,6 +441,7 @@ impl State {
                     match label {
                         label::CHAT => emit(events, Event::ChatReady(with)).await,
                         label::CONTROL => emit(events, Event::ControlReady(with)).await,
+                        label::CONSENT => self.flush_consent(with).await,
                         _ => {}
                     }
                 }
@@ -497,7 +517,21 @@ impl State {
                     }
                 }
             }
-            // Stream announcements and display-mode requests: not used by this peer yet.
+            // A viewer of our screen asks for another encoding (SHR-11): applied live.
+            Incoming::Media(MediaMessage::SetDisplayMode { mode }) => {
+                if self.consent.view_scope(from).is_none() {
+                    tracing::info!(%from, "display mode asked by someone who does not see our screen; ignored");
+                    return Ok(());
+                }
+                let mode = match mode {
+                    tandem_wire::channels::DisplayMode::Standard => DisplayMode::Standard,
+                    tandem_wire::channels::DisplayMode::ScreenSampling => DisplayMode::ScreenSampling,
+                };
+                for feed in self.media.feeds.iter().filter(|f| f.kind() == MediaKind::Screen) {
+                    feed.request_display_mode(mode);
+                }
+            }
+            // Stream announcements: this peer shows every video by its stream id.
             Incoming::Media(_) => {}
         }
         Ok(())
@@ -531,15 +565,7 @@ impl State {
     ) -> Result<(), PeerError> {
         for action in actions {
             match action {
-                Action::Send { to, message } => {
-                    let sent = match self.links.get(&to) {
-                        Some(link) => link.send_on(label::CONSENT, &message).await.unwrap_or(false),
-                        None => false,
-                    };
-                    if !sent {
-                        tracing::warn!(%to, ?message, "consent channel not open; message not sent");
-                    }
-                }
+                Action::Send { to, message } => self.send_consent(to, message).await,
                 Action::Prompt { from, request_id, capability } => {
                     let name = self.names.get(&from).cloned().unwrap_or_else(|| from.to_string());
                     emit(events, Event::ConsentPrompt { from, name, request_id, capability }).await;
@@ -548,6 +574,7 @@ impl State {
                     emit(events, Event::ConsentPromptClosed { from, request_id }).await;
                 }
                 Action::Record { with, request_id, capability, incoming, outcome } => {
+                    self.apply_screen_grants();
                     if self.consent.control_scope(with).is_none() {
                         // Control over (or never was): let go of whatever they held down.
                         let release = self.gate.release(with);
@@ -561,6 +588,43 @@ impl State {
             }
         }
         Ok(())
+    }
+
+    /// Sends on `to`'s consent channel; until it is open (a request made while
+    /// the connection comes up), the message waits, in order.
+    async fn send_consent(&mut self, to: ParticipantId, message: ConsentMessage) {
+        let waiting = self.pending_consent.entry(to).or_default();
+        if waiting.is_empty()
+            && let Some(link) = self.links.get(&to)
+            && link.send_on(label::CONSENT, &message).await.unwrap_or(false)
+        {
+            return;
+        }
+        if waiting.len() >= MAX_PENDING_CONSENT {
+            tracing::warn!(%to, ?message, "consent channel still not open; message dropped");
+            return;
+        }
+        waiting.push(message);
+    }
+
+    /// The consent channel to `to` opened: what waited goes out.
+    async fn flush_consent(&mut self, to: ParticipantId) {
+        let Some(link) = self.links.get(&to) else { return };
+        let waiting = self.pending_consent.remove(&to).unwrap_or_default();
+        for (i, message) in waiting.iter().enumerate() {
+            if !link.send_on(label::CONSENT, message).await.unwrap_or(false) {
+                self.pending_consent.insert(to, waiting[i..].to_vec());
+                return;
+            }
+        }
+    }
+
+    /// Our screen goes exactly to those consent lets see it: a participant we
+    /// allowed to view or control it, or one who accepted our `share_*`.
+    fn apply_screen_grants(&self) {
+        for (&id, link) in &self.links {
+            link.send_screen(self.consent.view_scope(id).is_some());
+        }
     }
 
     /// Sends a new offer to `with`, or remembers to once the offer in flight is answered.

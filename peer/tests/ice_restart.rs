@@ -76,7 +76,8 @@ fn a_failed_connection_comes_back_by_ice_restart() {
         let target = JoinTarget { server: None, number, invite: Some(invite) };
         let media = Media { feeds: vec![feed], video_sinks: None, audio_sinks: None };
         let name = DisplayName::parse("Ines").unwrap();
-        let customer = spawn_peer_configured(&server.url, Entry::Customer { target, name }, media, config);
+        let mut customer =
+            spawn_peer_configured(&server.url, Entry::Customer { target, name }, media, config);
 
         let customer_id = csr
             .wait_for("connected to the customer", |e| match e {
@@ -84,6 +85,7 @@ fn a_failed_connection_comes_back_by_ice_restart() {
                 _ => None,
             })
             .await;
+        allow_view(&csr, &mut customer, customer_id).await;
         let before = picture_after(&mut pictures, 0).await;
 
         // Cut every UDP path (the signaling WebSocket is TCP and stays).

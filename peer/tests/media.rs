@@ -72,6 +72,16 @@ async fn screen_camera_and_voice_cross_and_a_late_viewer_gets_a_keyframe() {
             _ => None,
         })
         .await;
+    // Nothing of the screen goes out before the customer allows it; the camera does (15 of its
+    // pictures serve as the clock).
+    let mut camera_pictures = 0;
+    while camera_pictures < 15 {
+        let (_, kind, _) =
+            tokio::time::timeout(DEADLINE, csr_pictures.recv()).await.expect("camera pictures").unwrap();
+        assert_ne!(kind, MediaKind::Screen, "a screen picture arrived before the customer allowed view");
+        camera_pictures += u32::from(kind == MediaKind::Camera);
+    }
+    allow_view(&csr, &mut customer, customer_id).await;
 
     // Screen: colour blocks within tolerance, and the frame counter advances.
     let mut counters = Vec::new();
@@ -83,6 +93,26 @@ async fn screen_camera_and_voice_cross_and_a_late_viewer_gets_a_keyframe() {
         counters.push(read_counter(&picture));
     }
     assert!(counters.windows(2).all(|w| w[1] > w[0]), "frame counter advances: {counters:?}");
+
+    // Display mode (SHR-11): the CSR asks for screen sampling; the customer's pipeline switches
+    // live and the pictures still decode.
+    csr.commands
+        .send(tandem_peer::session::Command::SetDisplayMode {
+            to: customer_id,
+            mode: tandem_wire::channels::DisplayMode::ScreenSampling,
+        })
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while screen_pipeline.stats.display_mode_changes.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the display mode was not switched");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    while csr_pictures.try_recv().is_ok() {}
+    for _ in 0..10 {
+        let picture = next_picture(&mut csr_pictures, MediaKind::Screen).await;
+        assert!(mismatched_blocks(&picture, 16).is_empty(), "colour blocks off in screen-sampling mode");
+    }
 
     // Camera: its own track, decoded.
     let picture = next_picture(&mut csr_pictures, MediaKind::Camera).await;
@@ -99,8 +129,8 @@ async fn screen_camera_and_voice_cross_and_a_late_viewer_gets_a_keyframe() {
     let f = dominant_frequency(&pcm[pcm.len() - 48_000..], 100, 4_000).unwrap();
     assert!((f - TONE_HZ).abs() <= TONE_HZ * 0.02, "received {f} Hz, sent {TONE_HZ} Hz");
 
-    // A late viewer: an assistant joins; its first picture comes from a keyframe made for it,
-    // within 30 source frames (1 s of the 30 fps pattern) of the moment its connection came up.
+    // A late viewer: an assistant joins and asks to see; its first picture comes from a keyframe
+    // made for it, within 30 source frames (1 s of the 30 fps pattern) of the customer's yes.
     let assistant_recorder = Recorder::default();
     let (assistant_media, mut assistant_pictures) = receiving(Some(Arc::new(assistant_recorder)));
     let token = sign_in(&url, "carla", PASSWORD).await.unwrap();
@@ -110,8 +140,9 @@ async fn screen_camera_and_voice_cross_and_a_late_viewer_gets_a_keyframe() {
             matches!(e, Event::Connected(id) if *id == customer_id).then_some(())
         })
         .await;
-    let captured_at_connect = screen_pipeline.stats.captured.load(std::sync::atomic::Ordering::Relaxed);
     let keyframes_before = screen_pipeline.stats.keyframes.load(std::sync::atomic::Ordering::Relaxed);
+    allow_view(&assistant, &mut customer, customer_id).await;
+    let captured_at_connect = screen_pipeline.stats.captured.load(std::sync::atomic::Ordering::Relaxed);
     let first = next_picture(&mut assistant_pictures, MediaKind::Screen).await;
     assert!(mismatched_blocks(&first, 16).is_empty());
     let lag = read_counter(&first) as i64 - captured_at_connect as i64;
@@ -120,6 +151,37 @@ async fn screen_camera_and_voice_cross_and_a_late_viewer_gets_a_keyframe() {
         screen_pipeline.stats.keyframes.load(std::sync::atomic::Ordering::Relaxed) > keyframes_before
             || lag < 0,
         "a keyframe was made for the new viewer"
+    );
+
+    // The customer's Stop ends every view at once: no picture captured after it reaches anyone
+    // (30 camera pictures at the CSR serve as the clock), and the screen is no longer captured.
+    customer.commands.send(tandem_peer::session::Command::StopAll).await.unwrap();
+    customer
+        .wait_for("the revoke recorded", |e| {
+            matches!(e, Event::Consent { outcome: tandem_wire::ConsentOutcome::Revoked, .. }).then_some(())
+        })
+        .await;
+    let captured_at_stop = screen_pipeline.stats.captured.load(std::sync::atomic::Ordering::Relaxed);
+    let mut camera_pictures = 0;
+    while camera_pictures < 30 {
+        let (_, kind, frame) = tokio::time::timeout(DEADLINE, csr_pictures.recv())
+            .await
+            .expect("camera pictures keep coming")
+            .expect("sink open");
+        match kind {
+            MediaKind::Camera => camera_pictures += 1,
+            MediaKind::Screen => assert!(
+                u64::from(read_counter(&frame)) <= captured_at_stop,
+                "screen frame {} captured after the Stop (at {captured_at_stop}) reached the CSR",
+                read_counter(&frame)
+            ),
+            MediaKind::Audio => {}
+        }
+    }
+    let captured_later = screen_pipeline.stats.captured.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        captured_later <= captured_at_stop + 1,
+        "nobody may see the screen: nothing more captured ({captured_at_stop} → {captured_later})"
     );
     drop(customer.commands);
     drop(csr.commands);

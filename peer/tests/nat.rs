@@ -65,9 +65,9 @@ async fn meet(world: &mut World) -> Outcome {
     };
 
     // Both report their path once connected; the customer's chat channel opens around then.
-    let csr_path = csr
+    let (customer_id, csr_path) = csr
         .wait_for("the CSR's path", |e| match e {
-            Event::Path { path, .. } => Some(*path),
+            Event::Path { with, path } => Some((*with, *path)),
             _ => None,
         })
         .await;
@@ -84,7 +84,9 @@ async fn meet(world: &mut World) -> Outcome {
         }
     }
 
-    // Decoded H.264: the colour blocks hold and the frame counter advances.
+    // The customer lets the CSR see the screen; decoded H.264: the colour blocks hold and the
+    // frame counter advances.
+    allow_view(&csr, &mut customer, customer_id).await;
     let mut counters = Vec::new();
     while counters.len() < 10 {
         let (_, kind, frame) = tokio::time::timeout(DEADLINE, pictures.recv())

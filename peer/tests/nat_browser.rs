@@ -24,7 +24,7 @@ use nat_world::{Relay, SIGNALING_PORT, TURN_PORT, World, relayed, world};
 use serde_json::Value;
 use tandem_peer::link::{LinkConfig, Path};
 use tandem_peer::media::{Media, MediaKind};
-use tandem_peer::session::Event;
+use tandem_peer::session::{Command, Event};
 use tandem_peer::signaling::{Entry, JoinTarget};
 use tandem_peer::video::VideoSource;
 use tandem_peer::video::test_pattern::TestPattern;
@@ -175,6 +175,11 @@ async fn meet_in_chromium(world: &mut World) -> Meeting {
                     customer_path = Some(path);
                 }
                 Some(Event::Chat { text, .. }) if text == PING => customer.chat(PONG).await,
+                // The page asks to see the screen; the customer allows it.
+                Some(Event::ConsentPrompt { from, request_id, .. }) => {
+                    let allow = Command::Decide { from, request_id, allowed: true, window: None };
+                    customer.commands.send(allow).await.unwrap();
+                }
                 Some(_) => {}
                 None => panic!("the customer's session ended: {:?}", customer.task.await),
             },

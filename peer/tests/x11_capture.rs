@@ -62,11 +62,18 @@ fn the_x_display_is_captured_sent_and_decoded() {
         );
         let target = JoinTarget { server: None, number, invite: Some(invite) };
         let media = Media { feeds: vec![feed], video_sinks: None, audio_sinks: None };
-        let customer = spawn_peer_with(
+        let mut customer = spawn_peer_with(
             &server.url,
             Entry::Customer { target, name: DisplayName::parse("Xena").unwrap() },
             media,
         );
+        let customer_id = customer
+            .wait_for("joined", |e| match e {
+                tandem_peer::session::Event::Joined { me, .. } => Some(*me),
+                _ => None,
+            })
+            .await;
+        allow_view(&csr, &mut customer, customer_id).await;
 
         wait_for_colour(&mut pictures, Yuv::from_rgb(255, 0, 0), "red").await;
         // Repaint: the change on the display reaches the far side too.

@@ -17,13 +17,14 @@ use anyhow::{anyhow, bail};
 use tandem_peer::link::{LinkConfig, Path};
 use tandem_peer::media::inbound::{VideoSink, VideoSinkFactory};
 use tandem_peer::media::{Feed, Media, MediaKind};
-use tandem_peer::session::{self, Event};
+use tandem_peer::session::{self, Command, Event};
 use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
 use tandem_peer::video::openh264_encoder::OpenH264Encoder;
 use tandem_peer::video::pipeline::{PipelineSettings, VideoPipeline};
 use tandem_peer::video::test_pattern::TestPattern;
 use tandem_peer::video::{DisplayMode, I420Frame, VideoEncoder, VideoSource};
 use tandem_signaling::server::RunningServer;
+use tandem_wire::channels::Capability;
 use tandem_wire::{DisplayName, ParticipantId};
 use tokio::sync::mpsc;
 
@@ -124,20 +125,39 @@ impl Stage {
         });
         let paths = Arc::new(Mutex::new(Vec::new()));
         let customer_paths = paths.clone();
+        // The customer's person allows the CSR's view request at once (the bench measures the network).
+        let answers = cust_cmd.clone();
         tokio::spawn(async move {
             while let Some(ev) = cust_ev.recv().await {
-                if let Event::Path { path, .. } = ev {
-                    customer_paths.lock().unwrap_or_else(|p| p.into_inner()).push(path);
+                match ev {
+                    Event::Path { path, .. } => {
+                        customer_paths.lock().unwrap_or_else(|p| p.into_inner()).push(path)
+                    }
+                    Event::ConsentPrompt { from, request_id, .. } => {
+                        let _ = answers
+                            .send(Command::Decide { from, request_id, allowed: true, window: None })
+                            .await;
+                    }
+                    _ => {}
                 }
             }
         });
 
         let deadline = tokio::time::Instant::now() + RUN_DEADLINE;
         let mut connected = None;
+        let mut asked = false;
         let outcome = loop {
             tokio::select! {
                 ev = csr_ev.recv() => match ev {
                     Some(Event::Connected(_)) if connected.is_none() => connected = Some(t0.elapsed()),
+                    // The CSR asks to see the customer's screen as soon as the customer is in (SHR-1).
+                    Some(Event::Participants(list)) if !asked => {
+                        if let Some(customer) = list.iter().find(|p| p.role == tandem_wire::Role::PrimaryCustomer) {
+                            asked = true;
+                            let ask = Command::RequestConsent { to: customer.id, capability: Capability::ViewDesktop };
+                            let _ = csr_cmd.send(ask).await;
+                        }
+                    }
                     Some(Event::Path { path, .. }) => paths.lock().unwrap_or_else(|p| p.into_inner()).push(path),
                     Some(_) => {}
                     None => break Err(anyhow!("the CSR's session ended before a frame")),

@@ -6,7 +6,7 @@
 //! Samples go through a small broadcast queue: a link that falls behind
 //! loses samples (and asks for a keyframe) instead of delaying the others.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use super::MediaKind;
+use crate::video::DisplayMode;
 
 /// How many samples a slow link may lag before it loses some.
 const QUEUE: usize = 16;
@@ -40,6 +41,10 @@ pub struct Feed {
 
 struct Shared {
     keyframe_requested: AtomicBool,
+    /// Links whose [`SendGate`] is open now.
+    open_gates: AtomicUsize,
+    /// A display mode asked for and not applied yet (0: none; see [`mode_code`]).
+    display_mode: AtomicU8,
     /// Bitrate targets of the links that receive this feed (bits/s, `f64` bits).
     targets: Mutex<Vec<Weak<AtomicU64>>>,
 }
@@ -47,8 +52,12 @@ struct Shared {
 impl Feed {
     pub fn new(kind: MediaKind) -> Self {
         let (samples, _) = broadcast::channel(QUEUE);
-        let shared =
-            Arc::new(Shared { keyframe_requested: AtomicBool::new(false), targets: Mutex::new(Vec::new()) });
+        let shared = Arc::new(Shared {
+            keyframe_requested: AtomicBool::new(false),
+            open_gates: AtomicUsize::new(0),
+            display_mode: AtomicU8::new(0),
+            targets: Mutex::new(Vec::new()),
+        });
         Self { kind, samples, shared }
     }
 
@@ -66,9 +75,31 @@ impl Feed {
         self.samples.subscribe()
     }
 
-    /// How many links take this feed now: no viewers, nothing worth encoding.
+    /// How many links may receive this feed now (their gate is open): no
+    /// viewers, nothing worth capturing or encoding.
     pub fn viewers(&self) -> usize {
-        self.samples.receiver_count()
+        self.shared.open_gates.load(Ordering::Relaxed)
+    }
+
+    /// A link's permission to receive this feed, open or closed at first.
+    pub fn gate(&self, open: bool) -> Arc<SendGate> {
+        let gate = Arc::new(SendGate { open: AtomicBool::new(false), shared: self.shared.clone() });
+        gate.set(open);
+        gate
+    }
+
+    /// A viewer asks for another encoding (SHR-11); the pipeline applies it at its next frame.
+    pub fn request_display_mode(&self, mode: DisplayMode) {
+        self.shared.display_mode.store(mode_code(mode), Ordering::Relaxed);
+    }
+
+    /// Takes a pending display-mode request (the pipeline calls this before each frame).
+    pub fn take_display_mode(&self) -> Option<DisplayMode> {
+        match self.shared.display_mode.swap(0, Ordering::Relaxed) {
+            1 => Some(DisplayMode::Standard),
+            2 => Some(DisplayMode::ScreenSampling),
+            _ => None,
+        }
     }
 
     /// Asks the encoder for a keyframe (PLI/FIR, a new viewer, a lagging link).
@@ -102,6 +133,47 @@ impl Feed {
     }
 }
 
+/// Whether one link may receive a feed's samples. The screen's gate opens
+/// only while consent allows that participant to see it (the approver's
+/// grant, or the requester's accepted `share_*`); camera and voice are open.
+/// While it is closed the link's writer drops the samples: nothing leaves.
+pub struct SendGate {
+    open: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl SendGate {
+    pub fn set(&self, open: bool) {
+        let was = self.open.swap(open, Ordering::Relaxed);
+        match (was, open) {
+            (false, true) => {
+                self.shared.open_gates.fetch_add(1, Ordering::Relaxed);
+            }
+            (true, false) => {
+                self.shared.open_gates.fetch_sub(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for SendGate {
+    fn drop(&mut self) {
+        self.set(false);
+    }
+}
+
+fn mode_code(mode: DisplayMode) -> u8 {
+    match mode {
+        DisplayMode::Standard => 1,
+        DisplayMode::ScreenSampling => 2,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,13 +193,39 @@ mod tests {
         assert_eq!(feed.send(sample(0)), 0, "no links yet");
         let mut fast = feed.subscribe();
         let mut slow = feed.subscribe();
-        assert_eq!(feed.viewers(), 2);
         for n in 0..(QUEUE as u8 + 4) {
             feed.send(sample(n));
             assert_eq!(fast.try_recv().unwrap().data[0], n);
         }
         assert!(matches!(slow.try_recv(), Err(broadcast::error::TryRecvError::Lagged(4))));
         assert_eq!(slow.try_recv().unwrap().data[0], 4, "then the newest samples");
+    }
+
+    #[test]
+    fn viewers_are_the_open_gates() {
+        let feed = Feed::new(MediaKind::Screen);
+        let a = feed.gate(false);
+        let b = feed.gate(true);
+        assert_eq!(feed.viewers(), 1, "a closed gate is no viewer");
+        a.set(true);
+        a.set(true);
+        assert_eq!(feed.viewers(), 2, "opening twice counts once");
+        b.set(false);
+        assert_eq!(feed.viewers(), 1);
+        drop(a);
+        assert_eq!(feed.viewers(), 0, "a dropped link lets go of its gate");
+        drop(b);
+        assert_eq!(feed.viewers(), 0);
+    }
+
+    #[test]
+    fn display_mode_requests_are_taken_once_latest_wins() {
+        let feed = Feed::new(MediaKind::Screen);
+        assert_eq!(feed.take_display_mode(), None);
+        feed.request_display_mode(DisplayMode::Standard);
+        feed.request_display_mode(DisplayMode::ScreenSampling);
+        assert_eq!(feed.take_display_mode(), Some(DisplayMode::ScreenSampling));
+        assert_eq!(feed.take_display_mode(), None);
     }
 
     #[test]

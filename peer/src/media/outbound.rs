@@ -23,6 +23,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::PeerConnection;
 use webrtc::rtp_transceiver::RtpSender;
 
+use super::feed::SendGate;
 use super::keyframe_requests::is_keyframe_request;
 use super::{Feed, MediaKind};
 use crate::PeerError;
@@ -82,8 +83,13 @@ impl Drop for OutboundTrack {
     }
 }
 
-/// Adds a track for `feed` to `pc` and starts sending the feed on it once negotiated.
-pub async fn send_feed(pc: &Arc<dyn PeerConnection>, feed: &Feed) -> Result<OutboundTrack, PeerError> {
+/// Adds a track for `feed` to `pc` and starts sending the feed on it once
+/// negotiated, while `gate` is open.
+pub async fn send_feed(
+    pc: &Arc<dyn PeerConnection>,
+    feed: &Feed,
+    gate: Arc<SendGate>,
+) -> Result<OutboundTrack, PeerError> {
     let kind = feed.kind();
     let (codec_kind, codec) = if kind.is_video() {
         (RtpCodecKind::Video, h264_codec())
@@ -106,20 +112,22 @@ pub async fn send_feed(pc: &Arc<dyn PeerConnection>, feed: &Feed) -> Result<Outb
     let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
     // Subscribe now: samples produced while negotiating are dropped by the writer, not queued.
     let samples = feed.subscribe();
-    let writer = tokio::spawn(write_samples(track.clone(), sender, ssrc, samples, feed.clone()));
+    let writer = tokio::spawn(write_samples(track.clone(), sender, ssrc, samples, feed.clone(), gate));
     let feedback = tokio::spawn(read_feedback(track, feed.clone()));
     Ok(OutboundTrack { kind, tasks: [writer, feedback] })
 }
 
 /// Writes the feed's samples to the track. Until the sender has a negotiated
 /// codec nothing can be sent; the first sample that goes out after that (and
-/// after any loss) is preceded by a keyframe request.
+/// after any loss, and after the gate opens) is preceded by a keyframe request.
+/// While the gate is closed, samples are dropped here: nothing of them leaves.
 async fn write_samples(
     track: Arc<TrackLocalStaticSample>,
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
     mut samples: tokio::sync::broadcast::Receiver<Arc<super::EncodedSample>>,
     feed: Feed,
+    gate: Arc<SendGate>,
 ) {
     let video = feed.kind().is_video();
     let mut payload_type = None;
@@ -136,6 +144,10 @@ async fn write_samples(
             }
             Err(RecvError::Closed) => return,
         };
+        if !gate.is_open() {
+            need_keyframe = video;
+            continue;
+        }
         if payload_type.is_none() {
             payload_type = negotiated_payload_type(&sender).await;
             if payload_type.is_none() {

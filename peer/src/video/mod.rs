@@ -185,6 +185,9 @@ pub trait VideoEncoder: Send {
 }
 
 /// The NAL unit types in an Annex B byte stream ([H.264 §7.4.1](https://www.itu.int/rec/T-REC-H.264)).
+    /// Encodes the next frames in this display mode (SHR-11, switched live by
+    /// the viewer); the next frame is a keyframe.
+    fn set_display_mode(&mut self, mode: DisplayMode) -> Result<(), VideoError>;
 pub fn nal_types(annex_b: &[u8]) -> Vec<u8> {
     let mut types = Vec::new();
     let mut i = 0;

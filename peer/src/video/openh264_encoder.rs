@@ -14,6 +14,8 @@ use super::{DisplayMode, I420Frame, VideoEncoder, VideoError};
 /// openh264, configured for live screen sharing.
 pub struct OpenH264Encoder {
     encoder: Encoder,
+    mode: DisplayMode,
+    max_fps: f32,
     bitrate_bps: u32,
     /// The bitrate the encoder (re)initialises itself with.
     configured_bps: u32,
@@ -38,7 +40,7 @@ impl OpenH264Encoder {
         };
         let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
             .map_err(|e| VideoError::Encoder(e.to_string()))?;
-        Ok(Self { encoder, bitrate_bps, configured_bps: bitrate_bps, applied: None })
+        Ok(Self { encoder, mode, max_fps, bitrate_bps, configured_bps: bitrate_bps, applied: None })
     }
 
     /// Sets the target (and ceiling) bitrate on the running encoder. The
@@ -98,6 +100,15 @@ impl VideoEncoder for OpenH264Encoder {
 
     fn force_keyframe(&mut self) {
         self.encoder.force_intra_frame();
+    }
+
+    /// openh264 fixes the usage type at initialisation: a new encoder, at the
+    /// current bitrate, whose first frame is an IDR.
+    fn set_display_mode(&mut self, mode: DisplayMode) -> Result<(), VideoError> {
+        if mode != self.mode {
+            *self = Self::new(mode, self.bitrate_bps, self.max_fps)?;
+        }
+        Ok(())
     }
 }
 
@@ -161,6 +172,27 @@ mod tests {
             }
             assert_eq!(last_counter, Some(29), "{mode:?}: every frame decoded, the last one is 29");
         }
+    }
+
+    #[test]
+    fn a_display_mode_switch_starts_with_a_keyframe_and_one_decoder_follows() {
+        let mut source = TestPattern::new(640, 480);
+        let mut encoder = OpenH264Encoder::new(DisplayMode::Standard, 1_000_000, 30.0).unwrap();
+        let mut decoder = Decoder::new().unwrap();
+        for _ in 0..5 {
+            decoder.decode(&encoder.encode(&source.next_frame().unwrap()).unwrap()).unwrap();
+        }
+        encoder.set_display_mode(DisplayMode::Standard).unwrap();
+        let same = encoder.encode(&source.next_frame().unwrap()).unwrap();
+        assert!(!nal_types(&same).contains(&5), "the same mode changes nothing");
+        decoder.decode(&same).unwrap();
+        encoder.set_display_mode(DisplayMode::ScreenSampling).unwrap();
+        let switched = encoder.encode(&source.next_frame().unwrap()).unwrap();
+        let types = nal_types(&switched);
+        assert!(types.contains(&7) && types.contains(&5), "SPS and IDR after the switch: {types:?}");
+        let picture = to_frame(&decoder.decode(&switched).unwrap().expect("a picture"));
+        assert!(mismatched_blocks(&picture, 12).is_empty(), "the viewer's decoder carries on");
+        assert_eq!(read_counter(&picture), 6);
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct PipelineStats {
     pub encoded: std::sync::atomic::AtomicU64,
     pub unchanged_skipped: std::sync::atomic::AtomicU64,
     pub keyframes: std::sync::atomic::AtomicU64,
+    /// Display-mode switches applied (SHR-11).
+    pub display_mode_changes: std::sync::atomic::AtomicU64,
 }
 
 /// A running pipeline. Dropping it stops the thread.
@@ -167,6 +169,15 @@ fn run(
             bitrate = target;
             if let Err(e) = encoder.set_bitrate(bitrate) {
                 tracing::warn!(error = %e, "bitrate change refused");
+            }
+        }
+        if let Some(mode) = feed.take_display_mode() {
+            match encoder.set_display_mode(mode) {
+                Ok(()) => {
+                    stats.display_mode_changes.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(?mode, "display mode changed");
+                }
+                Err(e) => tracing::warn!(error = %e, ?mode, "display mode change refused"),
             }
         }
         if keyframe {

@@ -184,3 +184,29 @@ pub fn video_feed(
         tandem_peer::video::pipeline::VideoPipeline::start(source, encoder, feed.clone(), settings).unwrap();
     (feed, pipeline)
 }
+
+/// `viewer` asks `sharer` (participant `sharer_id`) to see its desktop and the
+/// person at `sharer` allows it: the sharer's screen goes to the viewer from
+/// now on (nothing of it before). Returns the viewer's id as the sharer saw it.
+pub async fn allow_view(
+    viewer: &Peer,
+    sharer: &mut Peer,
+    sharer_id: tandem_wire::ParticipantId,
+) -> tandem_wire::ParticipantId {
+    use tandem_wire::channels::Capability;
+    viewer
+        .commands
+        .send(Command::RequestConsent { to: sharer_id, capability: Capability::ViewDesktop })
+        .await
+        .unwrap();
+    let (from, request_id) = sharer
+        .wait_for("the view prompt", |e| match e {
+            Event::ConsentPrompt { from, request_id, capability: Capability::ViewDesktop, .. } => {
+                Some((*from, *request_id))
+            }
+            _ => None,
+        })
+        .await;
+    sharer.commands.send(Command::Decide { from, request_id, allowed: true, window: None }).await.unwrap();
+    from
+}

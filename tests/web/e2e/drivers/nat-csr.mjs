@@ -157,6 +157,9 @@ try {
 
   // The track arrives with the offer, before any path works: wait for ICE first.
   await until("a connection to the native customer (a selected candidate pair in getStats)", () => page.evaluate(selectedPair), MEDIA_DEADLINE_MS);
+  // Nothing of the customer's screen comes before it allowed the page to see it (SHR-1).
+  await page.getByRole("tab", { name: "Desktop" }).click();
+  await page.getByRole("button", { name: "Request view" }).click();
   // @ts-ignore
   await until("the native customer's screen track", () => page.evaluate(() => window.__tracks.some((t) => t.streams.includes("tandem-screen"))));
   const video = await page.evaluate(playScreen);
