@@ -153,3 +153,102 @@ export type KeyCode = string;
 export type KeyText = string;
 
 export type ControlMessage = { "type": "motion", at: Point, seq: number, } | { "type": "button", at: Point, button: MouseButton, down: boolean, } | { "type": "wheel", at: Point, dx: Lines, dy: Lines, } | { "type": "key", code: KeyCode, down: boolean, text?: KeyText, };
+
+export type EntryName = string;
+
+export type RelativePath = string;
+
+export type RootId = number;
+
+export type RemotePath = { root: RootId, path: RelativePath, };
+
+export type RootLabel = string;
+
+export type Root = { root_id: RootId, label: RootLabel, };
+
+export type EntryKind = "file" | "dir" | "symlink" | "other";
+
+export type DirEntry = { name: EntryName, kind: EntryKind, 
+/**
+ * Bytes (of the link itself for a symbolic link, 0 for a folder).
+ */
+size: number, 
+/**
+ * Last modification, Unix milliseconds; absent when unknown.
+ */
+modified?: number, };
+
+export type ItemKind = "file" | "dir";
+
+export type ManifestEntry = { 
+/**
+ * Relative to the folder the transfer lands in; for a single file, its name.
+ */
+path: RelativePath, kind: ItemKind, 
+/**
+ * Bytes; 0 for a folder.
+ */
+size: number, 
+/**
+ * Last modification, Unix milliseconds; absent when unknown. The sender
+ * checks size and time again before resuming a file.
+ */
+modified?: number, };
+
+export type TransferErrorCode = "denied" | "not_found" | "outside_roots" | "not_a_directory" | "unsupported_kind" | "too_large" | "exists" | "busy" | "hash_mismatch" | "application_sharing_active" | "changed" | "read_failed" | "write_failed" | "unknown_transfer" | "not_open" | "ended" | "bad_message" | "other";
+
+export type ListId = number;
+
+export type RemoteFilesMessage = { "type": "open", } | { "type": "opened", roots: Array<Root>, 
+/**
+ * The host's cap on one transfer's total size, in bytes.
+ */
+max_transfer_bytes: number, } | { "type": "list", list_id: ListId, path: RemotePath, } | { "type": "listing", list_id: ListId, entries: Array<DirEntry>, last: boolean, unlisted: number, } | { "type": "list_failed", list_id: ListId, code: TransferErrorCode, } | { "type": "close", } | { "type": "closed", code: TransferErrorCode, };
+
+export type TransferMessage = { "type": "download", path: RemotePath, } | { "type": "upload", folder: RemotePath, overwrite: boolean, } | { "type": "resume", } | { "type": "manifest", entries: Array<ManifestEntry>, last: boolean, skipped: number, } | { "type": "start", index: number, offset: number, prefix_sha256?: Sha256Hex, } | { "type": "file_begin", index: number, offset: number, } | { "type": "file_end", index: number, sha256: Sha256Hex, } | { "type": "ack", index: number, offset: number, } | { "type": "cancel", } | { "type": "error", code: TransferErrorCode, };
+
+export type InfoText = string;
+
+export type MacAddress = string;
+
+export type InfoRequestId = number;
+
+export type CpuInfo = { brand?: InfoText, vendor?: InfoText, 
+/**
+ * Logical processors (hardware threads).
+ */
+logical_cores: number, physical_cores?: number, frequency_mhz?: number, };
+
+export type MemoryInfo = { total_bytes: number, available_bytes: number, swap_total_bytes: number, swap_free_bytes: number, };
+
+export type DiskKind = "hdd" | "ssd" | "unknown";
+
+export type DiskInfo = { name?: InfoText, mount_point?: InfoText, file_system?: InfoText, kind: DiskKind, removable: boolean, total_bytes: number, available_bytes: number, };
+
+export type DisplayInfo = { width: number, height: number, width_mm?: number, height_mm?: number, };
+
+export type InterfaceAddress = { address: string, prefix: number, };
+
+export type InterfaceInfo = { name: InfoText, mac?: MacAddress, addresses: Array<InterfaceAddress>, };
+
+export type SystemReport = { 
+/**
+ * When it was collected, Unix milliseconds (the customer's clock).
+ */
+collected_at: number, host_name?: InfoText, 
+/**
+ * For example `Debian GNU/Linux`.
+ */
+os_name?: InfoText, 
+/**
+ * For example `12 (bookworm)`.
+ */
+os_version?: InfoText, kernel_version?: InfoText, 
+/**
+ * For example `x86_64`.
+ */
+architecture?: InfoText, uptime_seconds?: number, cpu?: CpuInfo, memory: MemoryInfo, disks: Array<DiskInfo>, displays: Array<DisplayInfo>, interfaces: Array<InterfaceInfo>, };
+
+export type InfoRefusal = "denied" | "unsupported" | "busy" | "other";
+
+export type SystemInfoMessage = { "type": "request", request_id: InfoRequestId, } | { "type": "report", request_id: InfoRequestId, report: SystemReport, } | { "type": "refused", request_id: InfoRequestId, reason: InfoRefusal, };

@@ -17,6 +17,9 @@
 //! | `file-<id>` | reliable, ordered, one per download | one file download: [`FileMessage`] text messages and binary chunks (TOOL-4) |
 //! | `control-motion` | unordered, no retransmits | [`ControlMessage::Motion`]: pointer motion (SHR-2/4/6/8) |
 //! | `control` | reliable, ordered | [`ControlMessage`]: buttons, wheel, keys (SHR-2/4/6/8) |
+//! | `remote-files` | reliable, ordered | [`remote_files::RemoteFilesMessage`]: advanced file transfer, open/list/close (TOOL-5) |
+//! | `rfile-<id>` | reliable, ordered, one per transfer | [`remote_files::TransferMessage`] text messages and binary chunks (TOOL-5) |
+//! | `system-info` | reliable, ordered | [`system_info::SystemInfoMessage`]: system information (TOOL-7) |
 //!
 //! Every message on every channel is at most [`MAX_CHANNEL_MESSAGE_BYTES`];
 //! a peer drops (and on a `file-<id>` channel, fails the transfer on) anything
@@ -46,6 +49,12 @@ pub mod label {
     pub const CONTROL: &str = "control";
     /// File transfer channels are `file-` followed by the [`super::TransferId`].
     pub const FILE_PREFIX: &str = "file-";
+    /// Advanced file transfer (TOOL-5): open, list, close. Reliable, ordered.
+    pub const REMOTE_FILES: &str = "remote-files";
+    /// One advanced transfer's channel: `rfile-` followed by the [`super::TransferId`].
+    pub const REMOTE_FILE_PREFIX: &str = "rfile-";
+    /// System information (TOOL-7). Reliable, ordered.
+    pub const SYSTEM_INFO: &str = "system-info";
 }
 
 /// Largest message a peer accepts on any data channel, in bytes: text
@@ -430,6 +439,8 @@ channel_text!(
 
 mod control;
 pub use control::{ControlMessage, KeyCode, KeyText, Lines, MAX_WHEEL_LINES, MouseButton, Point};
+pub mod remote_files;
+pub mod system_info;
 
 /// TypeScript declarations of every data channel type, for `web/types/wire.d.ts`
 /// (see `wire/tests/typescript.rs`). Add new channel types here.
@@ -453,6 +464,8 @@ pub fn typescript_decls(cfg: &ts_rs::Config) -> Vec<String> {
     ]
     .into_iter()
     .chain(control::typescript_decls(cfg))
+    .chain(remote_files::typescript_decls(cfg))
+    .chain(system_info::typescript_decls(cfg))
     .collect()
 }
 
