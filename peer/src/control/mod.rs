@@ -13,6 +13,16 @@
 //! everything else is injected by physical key ([`keymap`]), so that
 //! shortcuts and non-printing keys work whatever the layouts.
 //!
+//! Application sharing (SHR-6): [`InputGate::admit_to_window`] also drops
+//! pointer messages whose position another window covers (the click would
+//! reach that window, not the shared one) and key presses while another
+//! window has the keyboard. The session asks the X server where the shared
+//! window is and which window is on top at [`pointer_pixel`] (see
+//! [`crate::video::x11_window::X11Windows`]) and passes the answers in a
+//! [`SharedWindow`]; the gate itself stays pure. Releases of buttons and keys
+//! always pass (without moving the pointer), so that nothing stays held down
+//! when the pointer leaves the window or another window takes the keyboard.
+//!
 //! The backend that performs injections is [`x11::X11Injector`] (enigo over XTest).
 
 pub mod keymap;
@@ -24,6 +34,7 @@ use tandem_wire::ParticipantId;
 use tandem_wire::channels::{ControlMessage, MouseButton};
 
 use crate::consent::Scope;
+use crate::video::WindowId;
 
 /// Where the shared surface is on this machine's screen, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +82,36 @@ pub enum Dropped {
     StaleMotion,
     /// A key this peer does not know.
     UnknownKey,
+    /// Application sharing: another window covers the pointer's position (or the position is off the screen).
+    OutsideWindow,
+    /// Application sharing: another window has the keyboard.
+    WindowNotFocused,
+}
+
+/// What the session found out about the shared window just before a control
+/// message from it is admitted (application sharing, SHR-6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedWindow {
+    /// The window the approver picked.
+    pub id: WindowId,
+    /// Where it is on screen now (the surface the message's point is normalized to).
+    pub rect: Surface,
+    /// The top-level window a click at the message's [`pointer_pixel`] reaches (pointer messages).
+    pub topmost: Option<WindowId>,
+    /// The top-level window that has the keyboard now (key messages).
+    pub focused: Option<WindowId>,
+}
+
+/// The screen pixel a pointer message points at on `surface`; `None` for keys.
+pub fn pointer_pixel(message: &ControlMessage, surface: Surface) -> Option<(i32, i32)> {
+    let at = match message {
+        ControlMessage::Motion { at, .. }
+        | ControlMessage::Button { at, .. }
+        | ControlMessage::Wheel { at, .. } => at,
+        ControlMessage::Key { .. } => return None,
+    };
+    let (x, y) = at.to_pixel(surface.width, surface.height);
+    Some((surface.x + x as i32, surface.y + y as i32))
 }
 
 /// Counts of what the gate let through and what it dropped.
@@ -102,6 +143,56 @@ impl InputGate {
         surface: Option<Surface>,
     ) -> Result<Vec<Injection>, Dropped> {
         let result = self.decide(from, message, grant, surface);
+        match &result {
+            Ok(_) => self.stats.injected += 1,
+            Err(_) => self.stats.dropped += 1,
+        }
+        result
+    }
+
+    /// [`Self::admit`] for application sharing: `window` is the shared window
+    /// as the session just found it (`None`: gone or not mapped, nothing to
+    /// map onto). A pointer message is injected only where the shared window
+    /// is the one on top, a key press only while it has the keyboard; a
+    /// button or key release always passes, without moving the pointer.
+    pub fn admit_to_window(
+        &mut self,
+        from: ParticipantId,
+        message: &ControlMessage,
+        grant: Option<Scope>,
+        window: Option<SharedWindow>,
+    ) -> Result<Vec<Injection>, Dropped> {
+        let result = match window {
+            _ if grant.is_none() => Err(Dropped::NoConsent),
+            None => Err(Dropped::NoSurface),
+            Some(window) => {
+                let ours = |seen: Option<WindowId>| seen == Some(window.id);
+                let release = match message {
+                    ControlMessage::Button { down, .. } | ControlMessage::Key { down, .. } => !down,
+                    _ => false,
+                };
+                let reaches = match message {
+                    ControlMessage::Key { .. } => {
+                        ours(window.focused).then_some(()).ok_or(Dropped::WindowNotFocused)
+                    }
+                    _ => ours(window.topmost).then_some(()).ok_or(Dropped::OutsideWindow),
+                };
+                match reaches {
+                    Ok(()) => self.decide(from, message, grant, Some(window.rect)),
+                    // Let go where the pointer is now (the X server sends the release to
+                    // whichever window took the press).
+                    Err(_) if release => {
+                        self.decide(from, message, grant, Some(window.rect)).map(|injections| {
+                            injections
+                                .into_iter()
+                                .filter(|i| !matches!(i, Injection::MoveTo { .. }))
+                                .collect()
+                        })
+                    }
+                    Err(reason) => Err(reason),
+                }
+            }
+        };
         match &result {
             Ok(_) => self.stats.injected += 1,
             Err(_) => self.stats.dropped += 1,
@@ -294,6 +385,89 @@ mod tests {
         assert_eq!(gate.admit(csr(), &wheel(0.6), g, Some(SCREEN)).unwrap().len(), 1, "not a line yet");
         let out = gate.admit(csr(), &wheel(0.6), g, Some(SCREEN)).unwrap();
         assert_eq!(out[1], Injection::Scroll { dx: 0, dy: 1 });
+    }
+
+    const APP: WindowId = WindowId(0x40_0001);
+    const OTHER: WindowId = WindowId(0x60_0001);
+    const APP_RECT: Surface = Surface { x: 100, y: 50, width: 200, height: 100 };
+
+    fn shared(topmost: Option<WindowId>, focused: Option<WindowId>) -> Option<SharedWindow> {
+        Some(SharedWindow { id: APP, rect: APP_RECT, topmost, focused })
+    }
+
+    #[test]
+    fn pointer_pixels_fall_inside_the_surface_and_keys_have_none() {
+        assert_eq!(pointer_pixel(&click(0.0, 0.0, true), APP_RECT), Some((100, 50)));
+        assert_eq!(pointer_pixel(&click(1.0, 1.0, true), APP_RECT), Some((299, 149)));
+        assert_eq!(pointer_pixel(&key("KeyA", true, Some("a")), APP_RECT), None);
+    }
+
+    #[test]
+    fn in_application_sharing_pointer_input_lands_only_where_the_shared_window_is_on_top() {
+        let mut gate = InputGate::default();
+        let g = Some(Scope::Application);
+        assert_eq!(
+            gate.admit_to_window(csr(), &click(0.5, 0.5, true), g, shared(Some(APP), None)).unwrap(),
+            vec![
+                Injection::MoveTo { x: 200, y: 100 },
+                Injection::Button { button: MouseButton::Left, down: true }
+            ]
+        );
+        // Another window over the point (or none at all: the desktop): dropped.
+        for topmost in [Some(OTHER), None] {
+            let motion = ControlMessage::Motion { at: Point::new(0.1, 0.1).unwrap(), seq: 1 };
+            assert_eq!(
+                gate.admit_to_window(csr(), &motion, g, shared(topmost, None)),
+                Err(Dropped::OutsideWindow)
+            );
+            let press = click(0.1, 0.1, true);
+            assert_eq!(
+                gate.admit_to_window(csr(), &press, g, shared(topmost, None)),
+                Err(Dropped::OutsideWindow)
+            );
+        }
+        // The press made inside is let go outside: the release passes, without a move.
+        assert_eq!(
+            gate.admit_to_window(csr(), &click(0.9, 0.9, false), g, shared(Some(OTHER), None)).unwrap(),
+            vec![Injection::Button { button: MouseButton::Left, down: false }]
+        );
+        assert_eq!(gate.release(csr()), vec![], "nothing left held");
+        // The window is gone or unmapped: nothing to map onto. No grant: nothing at all.
+        assert_eq!(gate.admit_to_window(csr(), &click(0.5, 0.5, true), g, None), Err(Dropped::NoSurface));
+        assert_eq!(
+            gate.admit_to_window(csr(), &click(0.5, 0.5, true), None, shared(Some(APP), Some(APP))),
+            Err(Dropped::NoConsent)
+        );
+        assert_eq!(gate.stats, InputStats { injected: 2, dropped: 6 });
+    }
+
+    #[test]
+    fn in_application_sharing_keys_are_pressed_only_while_the_shared_window_has_the_keyboard() {
+        let mut gate = InputGate::default();
+        let g = Some(Scope::Application);
+        let shift = keymap::x11_keycode("ShiftLeft").unwrap();
+        assert_eq!(
+            gate.admit_to_window(csr(), &key("KeyA", true, Some("a")), g, shared(None, Some(APP))).unwrap(),
+            vec![Injection::Text("a".into())]
+        );
+        assert_eq!(
+            gate.admit_to_window(csr(), &key("ShiftLeft", true, None), g, shared(None, Some(APP))).unwrap(),
+            vec![Injection::Key { keycode: shift, down: true }]
+        );
+        for focused in [Some(OTHER), None] {
+            assert_eq!(
+                gate.admit_to_window(csr(), &key("KeyB", true, Some("b")), g, shared(Some(APP), focused)),
+                Err(Dropped::WindowNotFocused),
+                "typing would reach {focused:?}"
+            );
+        }
+        // Focus moved away with Shift down: its release still passes.
+        assert_eq!(
+            gate.admit_to_window(csr(), &key("ShiftLeft", false, None), g, shared(None, Some(OTHER)))
+                .unwrap(),
+            vec![Injection::Key { keycode: shift, down: false }]
+        );
+        assert_eq!(gate.release(csr()), vec![]);
     }
 
     #[test]

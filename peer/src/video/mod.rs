@@ -2,7 +2,8 @@
 //! chosen at start-up.
 //!
 //! ```text
-//! sending:   VideoSource (x11_screen, v4l_camera, test_pattern) --I420Frame--> pipeline --> VideoEncoder (openh264) --Annex B--> Feed
+//! sending:   VideoSource (x11_screen, x11_window, screen_selector, v4l_camera, test_pattern) --I420Frame--> pipeline --> VideoEncoder (openh264) --Annex B--> Feed
+//! screen:    ScreenSelector (Desktop | Window(WindowId) | Nothing) --read every frame--> screen_selector's source --> X11Screen | X11WindowSource | black
 //! receiving: RTP --> H264Receiver (access units) --> OpenH264Decoder --I420Frame--> VideoSink
 //! ```
 
@@ -11,9 +12,11 @@ pub mod h264_receiver;
 pub mod openh264_decoder;
 pub mod openh264_encoder;
 pub mod pipeline;
+pub mod screen_selector;
 pub mod test_pattern;
 pub mod v4l_camera;
 pub mod x11_screen;
+pub mod x11_window;
 
 /// An X11 top-level window, as the approver picked it for application sharing (SHR-5..8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -182,12 +185,12 @@ pub trait VideoEncoder: Send {
     fn force_keyframe(&mut self);
     /// Changes the target bitrate from the next frame on (congestion control).
     fn set_bitrate(&mut self, bits_per_second: u32) -> Result<(), VideoError>;
-}
-
-/// The NAL unit types in an Annex B byte stream ([H.264 §7.4.1](https://www.itu.int/rec/T-REC-H.264)).
     /// Encodes the next frames in this display mode (SHR-11, switched live by
     /// the viewer); the next frame is a keyframe.
     fn set_display_mode(&mut self, mode: DisplayMode) -> Result<(), VideoError>;
+}
+
+/// The NAL unit types in an Annex B byte stream ([H.264 §7.4.1](https://www.itu.int/rec/T-REC-H.264)).
 pub fn nal_types(annex_b: &[u8]) -> Vec<u8> {
     let mut types = Vec::new();
     let mut i = 0;

@@ -22,6 +22,7 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 pub mod netns;
 pub mod xev;
 pub mod xvfb;
+pub mod xwindows;
 
 pub async fn start_server() -> (RunningServer, tempfile::TempDir) {
     start_server_with(|_| {}).await
