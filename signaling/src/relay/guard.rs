@@ -9,8 +9,15 @@
 //!   when an allocation is made, not on its refreshes, permissions and
 //!   channel bindings, so a call outlives the credential's 10 minutes.
 //!
-//! Peer data it sends to clients is counted as relayed traffic (`to_client`,
-//! see [`super::traffic`]).
+//! Datagrams are read in batches through the [fast path](super::fast_path):
+//! ChannelData on bound channels is relayed there and never reaches the
+//! server (a channel is only bound after passing this check); the rest comes
+//! out of [`GuardedListener`]'s `recv_from` one at a time, screened as
+//! above. Requests that pass, and the server's responses, teach the fast
+//! path its bindings.
+//!
+//! Peer data the server sends to clients is counted as relayed traffic
+//! (`to_client`, see [`super::traffic`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -29,29 +36,34 @@ use tandem_turn_config::{CredentialError, CredentialMinter};
 use tokio::net::UdpSocket;
 use webrtc_util::Conn;
 
+use super::fast_path::{FastPath, Inbox, InboxHome};
 use super::policy::PeerPolicy;
 use super::traffic;
 use crate::metrics::{Metrics, RelayDirection};
 
 /// The relay's listening socket with the peer check in front of the server.
 pub struct GuardedListener {
-    socket: UdpSocket,
+    socket: Arc<UdpSocket>,
     /// The bound address, asked once: the `turn` server asks for it on every packet.
     local: std::io::Result<SocketAddr>,
     policy: PeerPolicy,
     minter: CredentialMinter,
+    fast: Arc<FastPath>,
+    inbox: InboxHome,
     metrics: Arc<Metrics>,
 }
 
 impl GuardedListener {
+    /// `fast` must be the fast path made with this `socket`.
     pub fn new(
-        socket: UdpSocket,
+        socket: Arc<UdpSocket>,
         policy: PeerPolicy,
         minter: CredentialMinter,
+        fast: Arc<FastPath>,
         metrics: Arc<Metrics>,
     ) -> Self {
         let local = socket.local_addr();
-        Self { socket, local, policy, minter, metrics }
+        Self { socket, local, policy, minter, fast, inbox: InboxHome::new(Inbox::for_listener), metrics }
     }
 
     /// Why the credentials of request `m` are refused, if they are.
@@ -82,11 +94,12 @@ impl GuardedListener {
     /// What to do with one datagram from a client.
     async fn screen(&self, packet: &[u8], from: SocketAddr) -> Verdict {
         if !stun::message::is_message(packet) {
-            return Verdict::Pass; // ChannelData: only to bound channels, which passed this check
+            // ChannelData the fast path did not take: the server relays only on bound channels, which passed this check.
+            return Verdict::Pass(None);
         }
         let mut m = Message::new();
         if m.unmarshal_binary(packet).is_err() {
-            return Verdict::Pass; // the server answers malformed messages itself
+            return Verdict::Pass(None); // the server answers malformed messages itself
         }
         if let Some(reason) = self.refused_credentials(&m) {
             self.metrics.turn_refused(reason);
@@ -100,10 +113,10 @@ impl GuardedListener {
             && m.typ.class == CLASS_REQUEST
             || m.typ.method == METHOD_SEND && m.typ.class == CLASS_INDICATION;
         if !guarded {
-            return Verdict::Pass;
+            return Verdict::Pass(Some(m));
         }
         let denied = peer_addresses(&m).into_iter().find(|ip| !self.policy.allows_permission(*ip));
-        let Some(ip) = denied else { return Verdict::Pass };
+        let Some(ip) = denied else { return Verdict::Pass(Some(m)) };
         self.metrics.turn_denied_peer.inc();
         tracing::info!(client = %from, peer = %ip, method = ?m.typ.method, "TURN request towards a denied peer refused");
         if m.typ.class == CLASS_INDICATION {
@@ -130,7 +143,8 @@ fn error_response(m: &Message, code: ErrorCode, reason: &[u8]) -> Option<Vec<u8>
 }
 
 enum Verdict {
-    Pass,
+    /// For the server; the message, when it is a STUN message.
+    Pass(Option<Message>),
     Drop,
 }
 
@@ -176,12 +190,21 @@ impl Conn for GuardedListener {
     }
 
     async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        let mut inbox = self.inbox.lease();
         loop {
-            let (n, from) = self.socket.recv_from(buf).await?;
-            match self.screen(&buf[..n], from).await {
-                Verdict::Pass => return Ok((n, from)),
-                Verdict::Drop => continue,
+            while let Some((n, from)) = inbox.next_for_server(buf) {
+                match self.screen(&buf[..n], from).await {
+                    Verdict::Pass(m) => {
+                        if let Some(m) = m {
+                            self.fast.observe_request(from, &m);
+                        }
+                        return Ok((n, from));
+                    }
+                    Verdict::Drop => {}
+                }
             }
+            inbox.fill(&self.socket).await?;
+            self.fast.forward_to_peers(&mut inbox).await;
         }
     }
 
@@ -191,8 +214,9 @@ impl Conn for GuardedListener {
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
         let n = self.socket.send_to(buf, target).await?;
-        if let Some(payload) = traffic::payload_to_client(buf) {
-            self.metrics.turn_relayed(RelayDirection::ToClient).count(payload);
+        match traffic::payload_to_client(buf) {
+            Some(payload) => self.metrics.turn_relayed(RelayDirection::ToClient).count(payload),
+            None => self.fast.observe_sent(target, buf),
         }
         Ok(n)
     }

@@ -2,7 +2,7 @@
 //! single-binary default. Production sites run coturn with the generated
 //! configuration instead (`tandem-signaling turn coturn-config`).
 //!
-//! Three things are added around the stock server:
+//! Added around the stock server:
 //!
 //! - [`auth::RestAuth`]: accepts the TURN REST credentials the signaling
 //!   server mints (`<expiry>:<participant id>`, HMAC-SHA1 of the shared
@@ -15,20 +15,38 @@
 //! - [`sockets::FilteredRelaySocket`], around every relayed socket: never sends
 //!   to nor accepts from a denied address (the last line of defence), and
 //!   counts allocations per credential for the quota.
+//! - [`fast_path`], the ChannelData fast path: both sockets are read in
+//!   batches (`recvmmsg`, in `mmsg`); ChannelData on a bound channel goes
+//!   straight out of the allocation's relayed socket, and a bound peer's
+//!   datagram straight to the client as ChannelData (`sendmmsg`), without the
+//!   stock server's per-packet copies, locks and wake-ups. Everything else
+//!   (STUN, unbound channels, Data indications) takes the stock path. The
+//!   routes come from [`bindings::Bindings`], a pure table learned from the
+//!   server's own requests and responses (Allocate, ChannelBind,
+//!   CreatePermission, Refresh) with their lifetimes, and forgotten when an
+//!   allocation, channel or permission ends; [`channel_data`] frames.
 //! - [`traffic`]: the relayed bytes and datagrams per direction
 //!   (`tandem_turn_relayed_bytes_total{direction="to_peer|to_client"}`,
 //!   `tandem_turn_relayed_packets_total`), counted where peer data leaves
-//!   the relay.
+//!   the relay, on either path.
 //!
 //! ```text
-//! client --UDP--> GuardedListener --> turn::server (auth: RestAuth)
-//!                                        | Allocate: FilteredRelays::allocate_conn (quota)
-//!                                        v
-//!                                  FilteredRelaySocket <--UDP--> peer (PeerFilter)
+//!                        fast path: ChannelData on bound channels, both ways,
+//!                        batched (recvmmsg/sendmmsg), routes from Bindings
+//! client <--UDP--> GuardedListener <=========================> FilteredRelaySocket <--UDP--> peer
+//!                    |       ^                                     ^        (PeerFilter)
+//!  the rest, screened|       | requests and responses              | the rest (Data indications)
+//!                    v       | teach Bindings                      |
+//!                  turn::server (auth: RestAuth) ------------------+
+//!                    Allocate: FilteredRelays::allocate_conn (quota)
 //! ```
 
 pub mod auth;
+pub mod bindings;
+pub mod channel_data;
+pub mod fast_path;
 pub mod guard;
+mod mmsg;
 pub mod policy;
 pub mod sockets;
 pub mod traffic;
@@ -92,10 +110,17 @@ impl EmbeddedRelay {
             )
         })?;
         let addr = socket.local_addr()?;
+        let socket = Arc::new(socket);
         let pending_user = Arc::new(std::sync::Mutex::new(None));
-        let listener =
-            guard::GuardedListener::new(socket, settings.policy(), settings.minter.clone(), metrics.clone());
-        let relays = sockets::FilteredRelays::new(&settings, pending_user.clone(), metrics.clone());
+        let fast = Arc::new(fast_path::FastPath::new(socket.clone(), settings.policy(), metrics.clone()));
+        let listener = guard::GuardedListener::new(
+            socket,
+            settings.policy(),
+            settings.minter.clone(),
+            fast.clone(),
+            metrics.clone(),
+        );
+        let relays = sockets::FilteredRelays::new(&settings, pending_user.clone(), fast, metrics.clone());
         let auth =
             auth::RestAuth::new(settings.minter.clone(), settings.realm.clone(), pending_user, metrics);
         let server = Server::new(ServerConfig {

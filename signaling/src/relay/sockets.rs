@@ -1,6 +1,12 @@
 //! Relayed sockets: bound in the configured port range, filtered by peer
-//! address, counted per credential for the allocation quota; what they send
-//! to peers is counted as relayed traffic (`to_peer`, see [`super::traffic`]).
+//! address, counted per credential for the allocation quota; what the server
+//! sends through them to peers is counted as relayed traffic (`to_peer`, see
+//! [`super::traffic`]).
+//!
+//! Each socket is announced to the [fast path](super::fast_path) when made
+//! and withdrawn when closed; it is read in batches there, so that datagrams
+//! of peers with a channel binding go straight to the client, and only the
+//! rest comes out of `recv_from` to the server's per-allocation reader.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -12,6 +18,7 @@ use turn::relay::RelayAddressGenerator;
 use webrtc_util::Conn;
 
 use super::RelaySettings;
+use super::fast_path::{FastPath, Inbox, InboxHome};
 use super::policy::PeerPolicy;
 use crate::metrics::{Metrics, RelayDirection};
 
@@ -27,6 +34,7 @@ pub struct FilteredRelays {
     settings: RelaySettings,
     pending_user: Arc<Mutex<Option<String>>>,
     quota: Arc<Mutex<Quota>>,
+    fast: Arc<FastPath>,
     metrics: Arc<Metrics>,
 }
 
@@ -34,9 +42,10 @@ impl FilteredRelays {
     pub fn new(
         settings: &RelaySettings,
         pending_user: Arc<Mutex<Option<String>>>,
+        fast: Arc<FastPath>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { settings: settings.clone(), pending_user, quota: Arc::default(), metrics }
+        Self { settings: settings.clone(), pending_user, quota: Arc::default(), fast, metrics }
     }
 
     async fn bind(&self) -> Result<UdpSocket, turn::Error> {
@@ -76,21 +85,31 @@ impl RelayAddressGenerator for FilteredRelays {
             q.total += 1;
         }
         let socket = match self.bind().await {
-            Ok(s) => s,
+            Ok(s) => Arc::new(s),
             Err(e) => {
                 release(&self.quota, &user);
                 return Err(e);
             }
         };
-        let mut relay_addr = socket.local_addr()?;
+        let mut relay_addr = match socket.local_addr() {
+            Ok(a) => a,
+            Err(e) => {
+                release(&self.quota, &user);
+                return Err(e.into());
+            }
+        };
         relay_addr.set_ip(self.settings.public_ip);
         self.metrics.turn_allocations.inc();
+        self.fast.relay_opened(relay_addr, socket.clone());
         let conn = FilteredRelaySocket {
             socket,
+            relay_addr,
             policy: self.settings.policy(),
             user,
             quota: self.quota.clone(),
             released: AtomicBool::new(false),
+            fast: self.fast.clone(),
+            inbox: InboxHome::new(Inbox::for_relay),
             metrics: self.metrics.clone(),
         };
         Ok((Arc::new(conn), relay_addr))
@@ -110,17 +129,23 @@ fn release(quota: &Mutex<Quota>, user: &str) {
 
 /// One allocation's relayed socket.
 pub struct FilteredRelaySocket {
-    socket: UdpSocket,
+    /// Shared with the fast path, which sends the allocation's ChannelData out of it.
+    socket: Arc<UdpSocket>,
+    /// The XOR-RELAYED-ADDRESS (the relay's public address, this socket's port).
+    relay_addr: SocketAddr,
     policy: PeerPolicy,
     user: String,
     quota: Arc<Mutex<Quota>>,
     released: AtomicBool,
+    fast: Arc<FastPath>,
+    inbox: InboxHome,
     metrics: Arc<Metrics>,
 }
 
 impl FilteredRelaySocket {
     fn release_once(&self) {
         if !self.released.swap(true, Ordering::AcqRel) {
+            self.fast.relay_closed(self.relay_addr);
             release(&self.quota, &self.user);
             self.metrics.turn_allocations.dec();
         }
@@ -144,12 +169,14 @@ impl Conn for FilteredRelaySocket {
     }
 
     async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        let mut inbox = self.inbox.lease();
         loop {
-            let (n, from) = self.socket.recv_from(buf).await?;
-            if self.policy.allows_packet(from) {
-                return Ok((n, from));
+            // Datagrams from denied peers were dropped (and counted) by the fast path.
+            if let Some(got) = inbox.next_for_server(buf) {
+                return Ok(got);
             }
-            self.metrics.turn_denied_peer.inc();
+            inbox.fill(&self.socket).await?;
+            self.fast.forward_to_client(self.relay_addr, &self.policy, &mut inbox).await;
         }
     }
 

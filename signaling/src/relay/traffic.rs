@@ -10,6 +10,8 @@
 //!   count scans of the relayed ports).
 //!
 //! Bytes are the peer's UDP payload, without TURN framing, in both directions.
+//! The [fast path](super::fast_path) counts what it relays itself, the same
+//! way, where its `sendmmsg` succeeds.
 
 use stun::attributes::ATTR_DATA;
 use stun::message::{CLASS_INDICATION, MAGIC_COOKIE, METHOD_DATA, MessageType};
