@@ -206,6 +206,18 @@ impl ConsentBook {
         active.into_iter().flat_map(|(from, id)| self.revoke(from, id).unwrap_or_default()).collect()
     }
 
+    /// Ends every `share_view` / `share_control` this machine offered (its
+    /// person's Stop ends what others see of this screen, whichever side asked).
+    pub fn stop_shares(&mut self) -> Vec<Action> {
+        let shares: Vec<_> = self
+            .outgoing
+            .iter()
+            .filter(|(_, e)| matches!(e.capability, Capability::ShareView | Capability::ShareControl))
+            .map(|(k, _)| *k)
+            .collect();
+        shares.into_iter().flat_map(|(to, id)| self.stop(to, id).unwrap_or_default()).collect()
+    }
+
     /// Asks `to` for `capability`; the request to send comes back.
     pub fn request(&mut self, to: ParticipantId, capability: Capability) -> (RequestId, Vec<Action>) {
         self.next_id = self.next_id.wrapping_add(1);
@@ -528,6 +540,34 @@ mod tests {
         assert_eq!(book.control_scope(other()), None, "view is not control");
         book.stop(other(), id).unwrap();
         assert!(!book.anything_active());
+    }
+
+    #[test]
+    fn stop_shares_ends_what_this_machine_offered_and_nothing_it_asked_to_see() {
+        let t0 = Instant::now();
+        let mut book = ConsentBook::default();
+        let (view, _) = book.request(other(), Capability::ShareView);
+        let (control, _) = book.request(csr(), Capability::ShareControl);
+        let (theirs, _) = book.request(other(), Capability::ViewDesktop);
+        for (who, id) in [(other(), view), (csr(), control), (other(), theirs)] {
+            book.on_message(who, ConsentMessage::Decision { request_id: id, allowed: true }, t0).unwrap();
+        }
+        assert_eq!(book.view_scope(other()), Some(Scope::Desktop));
+        let actions = book.stop_shares();
+        let mut stopped: Vec<_> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send { to, message: ConsentMessage::Stop { request_id } } => Some((*to, *request_id)),
+                _ => None,
+            })
+            .collect();
+        stopped.sort();
+        let mut expected = vec![(other(), view), (csr(), control)];
+        expected.sort();
+        assert_eq!(stopped, expected);
+        assert_eq!(book.view_scope(other()), None, "our screen is no longer shown");
+        assert_eq!(book.control_scope(csr()), None);
+        assert!(book.anything_active(), "our view of their screen stays");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 pub mod audio;
 pub mod consent;
 pub mod consent_desk;
+pub mod console;
 pub mod control;
 pub mod error;
 pub mod link;

@@ -14,7 +14,7 @@ use tandem_peer::link::LinkConfig;
 use tandem_peer::media_setup::{MediaArgs, MediaSetup};
 use tandem_peer::session::{self, Command, Event};
 use tandem_peer::signaling::{Entry, JoinTarget, sign_in_trusting};
-use tandem_wire::{CandidateType, ChatText, DisplayName};
+use tandem_wire::{CandidateType, DisplayName};
 use tokio::sync::mpsc;
 
 /// Tandem native peer.
@@ -190,12 +190,17 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
     if let Some(why) = no_window {
         eprintln!("warning: {why}; every consent request will be denied");
     }
-    // Standard input is blocking: read it on its own thread, one chat line per line.
+    // Standard input is blocking: read it on its own thread, one chat line or `/command` per line.
     std::thread::spawn(move || {
         for line in std::io::stdin().lines().map_while(Result::ok) {
-            let Ok(text) = ChatText::parse(line) else { continue };
-            if command_tx.blocking_send(Command::Chat { text, to: Vec::new() }).is_err() {
-                break;
+            match tandem_peer::console::parse(&line) {
+                tandem_peer::console::Typed::Session(command) => {
+                    if command_tx.blocking_send(command).is_err() {
+                        break;
+                    }
+                }
+                tandem_peer::console::Typed::Say(text) => println!("{text}"),
+                tandem_peer::console::Typed::Nothing => {}
             }
         }
         let _ = command_tx.blocking_send(Command::Leave);
@@ -256,10 +261,7 @@ fn print_event(event: &Event) {
             println!("{}{from}: {text}", if *private { "(private) " } else { "" });
         }
         Event::ConsentPrompt { name, capability, .. } => {
-            println!(
-                "{name} asks for {}: denied (this build has no consent window yet)",
-                capability.as_str()
-            );
+            println!("{name} asks for {}: answer in the Tandem window", capability.as_str());
         }
         Event::ConsentPromptClosed { .. } => {}
         Event::Consent { with, capability, outcome, .. } => {

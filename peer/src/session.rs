@@ -32,7 +32,7 @@ const MAX_PENDING_CONSENT: usize = 32;
 const PATH_CHECK: Duration = Duration::from_secs(5);
 
 /// What the application asks of the session.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Command {
     /// Chat to everyone (empty `to`) or to the chosen participants.
     Chat { text: ChatText, to: Vec<ParticipantId> },
@@ -52,8 +52,12 @@ pub enum Command {
         allowed: bool,
         window: Option<crate::video::WindowId>,
     },
-    /// The person at this machine ends everything they allowed (the indicator's Stop).
+    /// The person at this machine ends everything they allowed and every
+    /// `share_*` they offered (the indicator's Stop): nobody sees or controls this screen.
     StopAll,
+    /// Offer this machine's screen (`share_view`) or its control (`share_control`) to every
+    /// customer in the session (SHR-3/4, the CSR's side); each one is asked.
+    Share { capability: Capability },
     /// Ask `to` for a capability (e.g. to show them this machine's screen: `share_view`).
     RequestConsent { to: ParticipantId, capability: Capability },
     /// Report a participant to the site (X-5, "End session and report").
@@ -159,6 +163,7 @@ pub async fn run_with(
         links: HashMap::new(),
         paths: HashMap::new(),
         names: HashMap::new(),
+        roles: HashMap::new(),
         pending_consent: HashMap::new(),
         consent: ConsentBook::new(controls.policy),
         gate: InputGate::default(),
@@ -205,8 +210,24 @@ pub async fn run_with(
                     Err(e) => tracing::info!(error = %e, "a consent answer that no longer applies"),
                 },
                 Some(Command::StopAll) => {
-                    let actions = state.consent.revoke_all();
+                    let mut actions = state.consent.revoke_all();
+                    actions.extend(state.consent.stop_shares());
                     state.perform(actions, &mut conn, &events).await?;
+                }
+                Some(Command::Share { capability }) => {
+                    let customers: Vec<ParticipantId> = state
+                        .roles
+                        .iter()
+                        .filter(|(_, role)| matches!(role, Role::PrimaryCustomer | Role::SecondaryCustomer))
+                        .map(|(id, _)| *id)
+                        .collect();
+                    if customers.is_empty() {
+                        tracing::warn!("no customer in the session to share with");
+                    }
+                    for to in customers {
+                        let (_, actions) = state.consent.request(to, capability);
+                        state.perform(actions, &mut conn, &events).await?;
+                    }
                 }
                 Some(Command::RequestConsent { to, capability }) => {
                     let (_, actions) = state.consent.request(to, capability);
@@ -246,6 +267,8 @@ struct State {
     links: HashMap<ParticipantId, Link>,
     /// The last path reported for each link.
     paths: HashMap<ParticipantId, Path>,
+    /// Participants' roles (who is a customer, for `Command::Share`).
+    roles: HashMap<ParticipantId, Role>,
     /// Consent messages waiting for a participant's consent channel to open.
     pending_consent: HashMap<ParticipantId, Vec<ConsentMessage>>,
     /// Participants' names as the server gave them (for consent prompts).
@@ -292,6 +315,7 @@ impl State {
             ServerMessage::Refused {} => return Err(PeerError::Refused),
             ServerMessage::Participants { participants } => {
                 self.names = participants.iter().map(|p| (p.id, p.name.as_str().to_owned())).collect();
+                self.roles = participants.iter().map(|p| (p.id, p.role)).collect();
                 self.sync_links(&participants, conn, link_tx, events).await?;
                 emit(events, Event::Participants(participants)).await;
             }

@@ -2,13 +2,16 @@
 // native peer's screen"): the CSR's dashboard in real Chromium and the real
 // `tandem-peer` binary joining by the invite link with a synthetic H.264
 // screen (colour blocks + frame counter) and an Opus tone. The page plays the
-// native screen track (videoWidth > 0, currentTime advancing, a canvas pixel
+// native screen track once the customer allowed it in the native consent window
+// (a real click on Allow) (videoWidth > 0, currentTime advancing, a canvas pixel
 // of the red block is red), its audio packets arrive, and chat goes both ways.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import { CSR_NAME, CSR_PASSWORD, ROOT, startWorld, until } from "./harness.js";
+import { PROMPT, clickUntil } from "./drivers/native-peer.js";
+import { startXvfb } from "./drivers/x11.js";
 
 /** Records every remote track and peer connection the page's client creates. */
 function recordPeerConnections() {
@@ -43,11 +46,14 @@ test("a CSR in Chromium sees and hears a native peer, and they chat", async (t) 
   await csr.page.getByRole("button", { name: "Start session" }).click();
   const link = await until("the invitation link", async () => (await csr.page.getByLabel("Invitation link").inputValue()) || null);
 
-  // The native customer joins by the link, sending a test-pattern screen and a tone.
+  // The native customer joins by the link, sending a test-pattern screen and a tone; its
+  // consent window opens on a display of its own.
+  const xvfb = await startXvfb(1024, 768);
+  t.after(() => xvfb.close());
   const native = spawn(
     join(ROOT, "target", "debug", "tandem-peer"),
     ["join", link, "--name", "Nate", "--screen", "test", "--test-size", "640x480", "--audio-in", "tone", "--audio-out", "none"],
-    { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } },
+    { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn", DISPLAY: xvfb.display } },
   );
   let nativeOut = "";
   native.stdout.setEncoding("utf8").on("data", (c) => (nativeOut += c));
@@ -57,6 +63,15 @@ test("a CSR in Chromium sees and hears a native peer, and they chat", async (t) 
     native.once("exit", () => resolve(undefined));
     native.kill("SIGKILL");
   }));
+
+  // Nothing of the screen is sent before the customer allows it (SHR-1): the CSR asks, the
+  // customer clicks Allow in the native consent window.
+  await csr.page.getByRole("tab", { name: "Desktop" }).click();
+  const row = csr.page.locator("#panel-desktop li[data-capability=view_desktop]");
+  await csr.page.getByRole("button", { name: "Request view" }).click();
+  await clickUntil(xvfb.display, `Tandem: ${CSR_NAME} asks`, PROMPT, PROMPT.allow, async () => (await row.getAttribute("data-status")) === "allowed").catch((err) => {
+    throw new Error(`${err.message}; the native peer said:\n${nativeOut}`);
+  });
 
   // The screen track arrives and plays.
   await until("the native screen track", () =>
