@@ -342,6 +342,19 @@ impl ConsentBook {
         }
     }
 
+    /// What `from` asked for in request `request_id`, while this machine's person is asked.
+    pub fn pending_capability(&self, from: ParticipantId, request_id: RequestId) -> Option<Capability> {
+        self.incoming
+            .get(&(from, request_id))
+            .filter(|e| matches!(e.state, State::Prompting { .. }))
+            .map(|e| e.capability)
+    }
+
+    /// Whether request `request_id` from `from` is allowed and not ended.
+    pub fn is_active(&self, from: ParticipantId, request_id: RequestId) -> bool {
+        self.incoming.get(&(from, request_id)).is_some_and(|e| e.state == State::Active)
+    }
+
     /// Whether anything is viewed or controlled: the on-screen indicator shows while this holds.
     pub fn anything_active(&self) -> bool {
         self.incoming.values().chain(self.outgoing.values()).any(|e| e.state == State::Active)

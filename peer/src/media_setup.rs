@@ -16,6 +16,7 @@ use crate::media::inbound::{VideoSink, VideoSinkFactory};
 use crate::media::{Feed, Media, MediaKind};
 use crate::video::openh264_encoder::OpenH264Encoder;
 use crate::video::pipeline::{PipelineSettings, VideoPipeline};
+use crate::video::screen_selector::{ScreenSelector, ScreenTarget, source_factory};
 use crate::video::test_pattern::TestPattern;
 use crate::video::v4l_camera::V4lCamera;
 use crate::video::x11_screen::X11Screen;
@@ -136,9 +137,16 @@ impl MediaSetup {
         };
         let settings = PipelineSettings { max_fps: args.max_fps.clamp(1, 60), ..Default::default() };
         let (tw, th) = args.test_size;
+        let mut screen_selector = None;
         let screen: Option<crate::video::pipeline::SourceFactory> = match args.screen {
             ScreenChoice::None => None,
-            ScreenChoice::X11 => Some(Box::new(|| Ok(Box::new(X11Screen::open()?) as Box<dyn VideoSource>))),
+            ScreenChoice::X11 => {
+                // Nothing until someone may see it; then the desktop or the one window allowed.
+                X11Screen::open().map_err(|e| PeerError::Media(format!("screen: {e}")))?;
+                let selector = ScreenSelector::new(ScreenTarget::Nothing);
+                screen_selector = Some(selector.clone());
+                Some(source_factory(selector, None))
+            }
             ScreenChoice::Test => {
                 Some(Box::new(move || Ok(Box::new(TestPattern::new(tw, th)) as Box<dyn VideoSource>)))
             }
@@ -161,6 +169,11 @@ impl MediaSetup {
         {
             let Some(source) = source else { continue };
             let feed = Feed::new(kind);
+            if kind == MediaKind::Screen
+                && let Some(selector) = screen_selector.take()
+            {
+                feed.attach_selector(selector);
+            }
             let encoder = Box::new(move |fps: f32, bps: u32| {
                 OpenH264Encoder::new(mode, bps, fps).map(|e| Box::new(e) as Box<dyn VideoEncoder>)
             });

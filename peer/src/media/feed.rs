@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 
 use super::MediaKind;
 use crate::video::DisplayMode;
+use crate::video::screen_selector::ScreenSelector;
 
 /// How many samples a slow link may lag before it loses some.
 const QUEUE: usize = 16;
@@ -45,6 +46,8 @@ struct Shared {
     open_gates: AtomicUsize,
     /// A display mode asked for and not applied yet (0: none; see [`mode_code`]).
     display_mode: AtomicU8,
+    /// What a screen feed shows (desktop, one window, nothing), when its source can switch.
+    selector: std::sync::OnceLock<ScreenSelector>,
     /// Bitrate targets of the links that receive this feed (bits/s, `f64` bits).
     targets: Mutex<Vec<Weak<AtomicU64>>>,
 }
@@ -56,6 +59,7 @@ impl Feed {
             keyframe_requested: AtomicBool::new(false),
             open_gates: AtomicUsize::new(0),
             display_mode: AtomicU8::new(0),
+            selector: std::sync::OnceLock::new(),
             targets: Mutex::new(Vec::new()),
         });
         Self { kind, samples, shared }
@@ -86,6 +90,17 @@ impl Feed {
         let gate = Arc::new(SendGate { open: AtomicBool::new(false), shared: self.shared.clone() });
         gate.set(open);
         gate
+    }
+
+    /// Ties a screen feed to the selector its source follows (set once, at start-up).
+    pub fn attach_selector(&self, selector: ScreenSelector) {
+        let _ = self.shared.selector.set(selector);
+    }
+
+    /// The selector of a screen feed whose source can show one window or nothing
+    /// (`None`: the source shows what it shows, e.g. a test pattern).
+    pub fn selector(&self) -> Option<&ScreenSelector> {
+        self.shared.selector.get()
     }
 
     /// A viewer asks for another encoding (SHR-11); the pipeline applies it at its next frame.
