@@ -62,10 +62,8 @@ mod tests {
         assert!(
             matches!(parse("/share everything"), Typed::Say(s) if s.starts_with("unknown command /share everything"))
         );
-        let chat = Typed::Session(Command::Chat {
-            text: ChatText::parse("hello /share").unwrap(),
-            to: vec![],
-        });
+        let chat =
+            Typed::Session(Command::Chat { text: ChatText::parse("hello /share").unwrap(), to: vec![] });
         assert_eq!(parse("hello /share"), chat);
         assert_eq!(parse(""), Typed::Nothing);
     }
