@@ -1,7 +1,9 @@
 //! Between the session and the person at this machine: consent prompts go to
 //! the consent window ([`crate::ui`]), its answers come back as session
-//! commands, and the on-screen indicator shows what is allowed now. Without a
-//! display there is nobody to ask, and every request is denied.
+//! commands (an allowed application request with the window the person
+//! chose, [`Command::Decide`]'s `window`), and the on-screen indicator shows
+//! what is allowed now. Without a display there is nobody to ask, and every
+//! request is denied.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -93,8 +95,8 @@ impl ConsentDesk {
 async fn forward(mut answers: mpsc::UnboundedReceiver<UiEvent>, commands: mpsc::Sender<Command>) {
     while let Some(answer) = answers.recv().await {
         let batch = match answer {
-            UiEvent::Decision { from, request_id, allowed } => {
-                vec![Command::Decide { from, request_id, allowed, window: None }]
+            UiEvent::Decision { from, request_id, allowed, window } => {
+                vec![Command::Decide { from, request_id, allowed, window }]
             }
             UiEvent::StopAll => vec![Command::StopAll],
             // deny, report the requester to the site, and leave.

@@ -1,20 +1,25 @@
 //! The consent windows on a real X server (Xvfb): a prompt naming the CSR
 //! appears, is screenshotted and answered with real pointer clicks
 //! (xdotool through XTest), and the answers come back as events; the
-//! indicator appears while something is active and its Stop ends it all.
+//! indicator appears while something is active and its Stop ends it all; an
+//! application prompt lists the display's windows, takes Allow only once one
+//! is chosen, and answers with the window clicked in its list.
 //! The test starts its own Xvfb on a free display number and stops it at the
 //! end, also on failure.
 
 mod common;
 
 use common::xvfb::start_xvfb;
+use common::xwindows::TestWindows;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tandem_peer::ui::layout;
 use tandem_peer::ui::queue::ARM_DELAY;
-use tandem_peer::ui::{ActiveGrant, ConsentUi, Prompt, UiEvent};
+use tandem_peer::ui::{ActiveGrant, ConsentUi, Prompt, UiEvent, picker};
+use tandem_peer::video::WindowId;
+use tandem_peer::video::x11_window::X11Windows;
 use tandem_wire::ParticipantId;
 use tandem_wire::channels::{Capability, RequestId};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -90,6 +95,19 @@ impl Screen {
             assert!(Instant::now() < deadline, "the {what} window stayed blank for {DEADLINE:?}");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// How many different colours the window shows inside `rect` (text: dozens; an empty place: one or two).
+    fn colours_in(&self, window: u32, rect: eframe::egui::Rect, points_wide: f32) -> usize {
+        let (_, _, scale) = self.size_and_scale(window, points_wide);
+        let (x, y) = ((rect.min.x * scale).ceil() as i16 + 2, (rect.min.y * scale).ceil() as i16 + 2);
+        let (w, h) = ((rect.width() * scale) as u16 - 4, (rect.height() * scale) as u16 - 4);
+        let image = self.x.get_image(ImageFormat::Z_PIXMAP, window, x, y, w, h, !0).unwrap().reply().unwrap();
+        let mut colours: Vec<u32> =
+            image.data.chunks_exact(4).map(|p| u32::from_le_bytes([p[0], p[1], p[2], 0])).collect();
+        colours.sort_unstable();
+        colours.dedup();
+        colours.len()
     }
 
     /// A real click (XTest, as a person's mouse) in the middle of `rect` of the window.
@@ -184,7 +202,7 @@ fn prompts_and_the_indicator_answer_real_clicks() {
         &runtime,
         &mut events,
         (window, layout::ALLOW, prompt_w),
-        UiEvent::Decision { from: carla, request_id: RequestId(1), allowed: true },
+        UiEvent::Decision { from: carla, request_id: RequestId(1), allowed: true, window: None },
     );
     screen.wait_until_gone(window, "answered prompt");
 
@@ -217,7 +235,7 @@ fn prompts_and_the_indicator_answer_real_clicks() {
         &runtime,
         &mut events,
         (window, layout::DENY, prompt_w),
-        UiEvent::Decision { from: dan, request_id: RequestId(2), allowed: false },
+        UiEvent::Decision { from: dan, request_id: RequestId(2), allowed: false, window: None },
     );
     screen.wait_until_gone(window, "denied prompt");
 
@@ -240,6 +258,51 @@ fn prompts_and_the_indicator_answer_real_clicks() {
     );
     screen.wait_until_gone(window, "reported prompt");
     assert!(screen.xdotool(&["search", "--onlyvisible", "--name", "Erin Withdrawn"]).trim().is_empty());
+
+    // 5. Application prompts list the display's windows. Allow does nothing
+    // until a window is chosen; then the answer names the window clicked.
+    let test_windows = TestWindows::connect(&xvfb.display);
+    let a = WindowId(test_windows.create("Alpha ledger", 0xd02020, (20, 20), (200, 150)));
+    let b = WindowId(test_windows.create("Beta notes", 0x2040d0, (500, 300), (200, 150)));
+    let offered = picker::offered(X11Windows::connect(Some(&xvfb.display)).unwrap().list());
+    let row_of = |id| offered.iter().position(|w| w.id == id).unwrap_or_else(|| panic!("{id:?} offered"));
+    assert_eq!(offered.len(), 2, "the two test windows and not the consent window: {offered:?}");
+    let picks = [
+        (6, Capability::ControlApplication, "and control one application", a),
+        (7, Capability::ViewApplication, "see one application", b),
+    ];
+    for (id, capability, asked, pick) in picks {
+        ui.prompt(prompt(carla, id, capability, "Carla Example", Some("Example Support"))).unwrap();
+        let shown = Instant::now();
+        let window = screen.wait_for_window(asked);
+        let (_, h, scale) = screen.size_and_scale(window, prompt_w);
+        assert!(
+            f32::from(h) >= layout::APP_PROMPT_SIZE.y * scale - 1.0,
+            "room for the list: {h} pixels high"
+        );
+        screen.wait_for_drawing(window, prompt_w, "application prompt");
+        let deadline = Instant::now() + DEADLINE;
+        // Both windows have a row with their title drawn in it; the row after them is empty.
+        while screen.colours_in(window, layout::window_row(1), prompt_w) < 8 {
+            assert!(Instant::now() < deadline, "no second window row drawn within {DEADLINE:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(screen.colours_in(window, layout::window_row(0), prompt_w) >= 8, "a first row with text");
+        assert!(screen.colours_in(window, layout::window_row(2), prompt_w) <= 2, "no third row");
+        std::thread::sleep(ARM_DELAY.saturating_sub(shown.elapsed()));
+        // Armed, nothing chosen: Allow does not answer (if it did, the answer below would differ).
+        screen.click(window, layout::APP_ALLOW, prompt_w);
+        screen.click(window, layout::window_row(row_of(pick)), prompt_w);
+        click_for(
+            &screen,
+            &runtime,
+            &mut events,
+            (window, layout::APP_ALLOW, prompt_w),
+            UiEvent::Decision { from: carla, request_id: RequestId(id), allowed: true, window: Some(pick) },
+        );
+        screen.wait_until_gone(window, "allowed application prompt");
+    }
+    drop(test_windows);
 
     // Closing the handle closes the windows; nothing else was answered.
     drop(ui);

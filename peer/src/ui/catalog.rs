@@ -5,11 +5,27 @@
 use tandem_wire::channels::Capability;
 
 use super::{ActiveGrant, Prompt};
+use crate::video::x11_window::WindowInfo;
 
 pub const ALLOW: &str = "Allow";
 pub const DENY: &str = "Deny";
 pub const END_AND_REPORT: &str = "End session and report";
 pub const STOP: &str = "Stop";
+
+/// Above the window list of an application prompt.
+pub const PICK_WINDOW: &str = "Choose the window to share, then Allow:";
+/// In place of the window list when there is nothing to choose.
+pub const NO_WINDOWS: &str = "No application windows were found. Open the application, or choose Deny.";
+/// A window without a title, in the window list.
+pub const UNTITLED: &str = "Untitled window";
+
+/// One row of the window list: the window's title (cleaned by the lister),
+/// and on the right its size, so that two windows of the same title can be
+/// told apart.
+pub fn window_row(window: &WindowInfo) -> (&str, String) {
+    let title = if window.title.is_empty() { UNTITLED } else { window.title.as_str() };
+    (title, format!("{}×{}", window.rect.width, window.rect.height))
+}
 
 /// The prompt window's title while it has nothing to ask (it is hidden then).
 pub const IDLE_TITLE: &str = "Tandem";
@@ -176,6 +192,13 @@ mod tests {
             "Your screen is being viewed by Carla Example; Your screen is being controlled by Dan Second"
         );
         assert_eq!(indicator(&[]), "");
+        let window = WindowInfo {
+            id: crate::video::WindowId(1),
+            title: String::new(),
+            class: String::new(),
+            rect: crate::control::Surface { x: 5, y: 5, width: 640, height: 480 },
+        };
+        assert_eq!(window_row(&window), ("Untitled window", "640×480".to_owned()));
         assert_eq!(waiting(0), None);
         assert_eq!(waiting(2).as_deref(), Some("2 more requests are waiting."));
     }

@@ -26,11 +26,16 @@
 //! stray click nor typing meant for another window can answer it. Closing
 //! the prompt window with its title bar button denies the prompt shown.
 //!
+//! A prompt for one application window (view or control) lists this
+//! machine's windows ([`picker`]); Allow takes a click only once one is
+//! chosen, and its [`UiEvent::Decision`] names that window.
+//!
 //! Texts live in [`catalog`], sizes and button places in [`layout`], the
 //! managed machine's policy file in [`policy`].
 
 pub mod catalog;
 pub mod layout;
+pub mod picker;
 pub mod policy;
 pub mod queue;
 mod window;
@@ -43,6 +48,8 @@ use eframe::egui;
 use tandem_wire::ParticipantId;
 use tandem_wire::channels::{Capability, RequestId};
 use tokio::sync::mpsc;
+
+use crate::video::WindowId;
 
 /// How long [`ConsentUi::start`] waits for the first window to exist.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -73,8 +80,9 @@ pub struct ActiveGrant {
 /// What the person did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiEvent {
-    /// Allow or Deny on a prompt.
-    Decision { from: ParticipantId, request_id: RequestId, allowed: bool },
+    /// Allow or Deny on a prompt. `window` is the window chosen on an
+    /// application prompt that was allowed; `None` otherwise.
+    Decision { from: ParticipantId, request_id: RequestId, allowed: bool, window: Option<WindowId> },
     /// "End session and report" on a prompt: deny it, leave the
     /// session and flag it in the report.
     EndAndReport { from: ParticipantId, request_id: RequestId },

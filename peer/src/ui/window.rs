@@ -1,20 +1,23 @@
 //! The window thread: one eframe application whose root window is the
 //! prompt (hidden while nothing is asked) and whose second window, the
 //! indicator, exists only while something is active. It owns the prompt
-//! queue and the list of active grants; the [`super::ConsentUi`] handle
-//! talks to it over a channel and wakes it with a repaint request.
+//! queue, the list of active grants and, while an application prompt is
+//! shown, the window list it reads from the X server every
+//! [`picker::REFRESH`]; the [`super::ConsentUi`] handle talks to it over a
+//! channel and wakes it with a repaint request.
 
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::Instant;
 
 use eframe::egui::{
-    self, Align, Button, CentralPanel, Color32, Frame, Label, Layout, RichText, UiBuilder, ViewportBuilder,
-    ViewportCommand, ViewportId, WindowLevel, pos2,
+    self, Align, Atom, Button, CentralPanel, Color32, Frame, Label, Layout, RichText, ScrollArea, Stroke,
+    StrokeKind, UiBuilder, Vec2, ViewportBuilder, ViewportCommand, ViewportId, WindowLevel, pos2,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::queue::{Answer, PromptQueue};
-use super::{ActiveGrant, Command, UiEvent, catalog, layout};
+use super::{ActiveGrant, Command, UiEvent, catalog, layout, picker};
+use crate::video::x11_window::{WindowInfo, X11Windows};
 
 /// Past this many characters the question is drawn smaller (three lines of 18 points hold about 110).
 const LONG_QUESTION_CHARS: usize = 110;
@@ -66,6 +69,8 @@ pub(super) fn run(
                 title: catalog::IDLE_TITLE.to_owned(),
                 // eframe shows the root window after its first frame; the first update hides it.
                 visible: true,
+                size: layout::PROMPT_SIZE,
+                windows: WindowList::default(),
                 shutting_down: false,
             }))
         }),
@@ -85,10 +90,46 @@ struct ConsentApp {
     events: UnboundedSender<UiEvent>,
     queue: PromptQueue,
     active: Vec<ActiveGrant>,
-    /// The root window's title and visibility as last set.
+    /// The root window's title, visibility and size as last set.
     title: String,
     visible: bool,
+    size: Vec2,
+    /// What the picker offers while an application prompt is shown.
+    windows: WindowList,
     shutting_down: bool,
+}
+
+/// The picker's view of this machine's windows.
+#[derive(Default)]
+struct WindowList {
+    /// Connected at the first application prompt; `None` after a failed attempt too.
+    lister: Option<X11Windows>,
+    tried: bool,
+    offered: Vec<WindowInfo>,
+    read_at: Option<Instant>,
+}
+
+impl WindowList {
+    /// Reads the windows again if the last reading is [`picker::REFRESH`] old.
+    fn refresh(&mut self, now: Instant) {
+        if self.read_at.is_some_and(|at| now.saturating_duration_since(at) < picker::REFRESH) {
+            return;
+        }
+        if !self.tried {
+            self.tried = true;
+            self.lister = X11Windows::connect(None)
+                .inspect_err(|e| tracing::warn!(error = %e, "cannot list windows for the picker"))
+                .ok();
+        }
+        self.offered = self.lister.as_ref().map(|l| picker::offered(l.list())).unwrap_or_default();
+        self.read_at = Some(now);
+    }
+
+    /// The next prompt reads the list afresh.
+    fn forget(&mut self) {
+        self.read_at = None;
+        self.offered.clear();
+    }
 }
 
 impl eframe::App for ConsentApp {
@@ -114,7 +155,18 @@ impl eframe::App for ConsentApp {
             }
         }
 
-        self.show_prompt(ctx, now);
+        let picker = self.queue.front().is_some_and(|p| picker::needs_window(p.capability));
+        if picker {
+            self.windows.refresh(now);
+            let ids: Vec<_> = self.windows.offered.iter().map(|w| w.id).collect();
+            self.queue.keep_choice_among(&ids);
+            ctx.request_repaint_after(picker::REFRESH);
+        } else {
+            self.windows.forget();
+        }
+        self.resize(ctx, layout::prompt_parts(picker).size);
+
+        self.show_prompt(ctx, now, picker);
         self.show_indicator(ctx);
 
         let title = self.queue.front().map_or_else(|| catalog::IDLE_TITLE.to_owned(), catalog::prompt_title);
@@ -145,8 +197,23 @@ impl eframe::App for ConsentApp {
 }
 
 impl ConsentApp {
-    fn show_prompt(&mut self, ctx: &egui::Context, now: Instant) {
+    /// Gives the prompt window the size of the prompt shown, centred again on the screen.
+    fn resize(&mut self, ctx: &egui::Context, size: Vec2) {
+        if size == self.size {
+            return;
+        }
+        self.size = size;
+        ctx.send_viewport_cmd(ViewportCommand::InnerSize(size));
+        if let Some(monitor) = ctx.input(|i| i.viewport().monitor_size) {
+            let corner = ((monitor - size) / 2.0).max(Vec2::ZERO);
+            ctx.send_viewport_cmd(ViewportCommand::OuterPosition(corner.to_pos2()));
+        }
+    }
+
+    fn show_prompt(&mut self, ctx: &egui::Context, now: Instant, picker: bool) {
         let mut answer = None;
+        let mut chosen = None;
+        let parts = layout::prompt_parts(picker);
         CentralPanel::default().frame(Frame::new().fill(ctx.style().visuals.panel_fill)).show(ctx, |ui| {
             let Some(prompt) = self.queue.front() else { return };
             let question = catalog::question(prompt);
@@ -154,22 +221,28 @@ impl ConsentApp {
             let size = if question.chars().count() > LONG_QUESTION_CHARS { 14.0 } else { 18.0 };
             text_at(ui, layout::QUESTION, Align::Min, RichText::new(question).size(size).strong());
             text_at(ui, layout::REASSURANCE, Align::Min, RichText::new(catalog::REASSURANCE).size(12.0));
-            ui.add_enabled_ui(self.queue.armed(now), |ui| {
-                let buttons = [
-                    (layout::ALLOW, catalog::ALLOW, Answer::Allow),
-                    (layout::DENY, catalog::DENY, Answer::Deny),
-                    (layout::END_AND_REPORT, catalog::END_AND_REPORT, Answer::EndAndReport),
-                ];
-                for (rect, text, which) in buttons {
-                    if ui.put(rect, Button::new(RichText::new(text).size(15.0))).clicked() {
-                        answer = Some(which);
-                    }
+            if picker {
+                chosen = window_list(ui, &self.windows.offered, self.queue.chosen());
+            }
+            let armed = self.queue.armed(now);
+            let buttons = [
+                (parts.allow, catalog::ALLOW, Answer::Allow, self.queue.can_allow(now)),
+                (parts.deny, catalog::DENY, Answer::Deny, armed),
+                (parts.end_and_report, catalog::END_AND_REPORT, Answer::EndAndReport, armed),
+            ];
+            for (rect, text, which, enabled) in buttons {
+                let button = Button::new(RichText::new(text).size(15.0));
+                if ui.add_enabled_ui(enabled, |ui| ui.put(rect, button)).inner.clicked() {
+                    answer = Some(which);
                 }
-            });
+            }
             if let Some(waiting) = catalog::waiting(self.queue.waiting()) {
-                text_at(ui, layout::WAITING, Align::Min, RichText::new(waiting).size(12.0).italics());
+                text_at(ui, parts.waiting, Align::Min, RichText::new(waiting).size(12.0).italics());
             }
         });
+        if let Some(window) = chosen {
+            self.queue.choose(window);
+        }
         if let Some(event) = answer.and_then(|a| self.queue.answer(a, now)) {
             self.emit(event);
         }
@@ -216,6 +289,45 @@ impl ConsentApp {
         // A closed receiver means the session is gone; nothing left to tell.
         let _ = self.events.send(event);
     }
+}
+
+/// The picker: a label, then one selectable row per offered window (rows
+/// past [`layout::VISIBLE_ROWS`] scroll). Returns the window clicked.
+fn window_list(
+    ui: &mut egui::Ui,
+    offered: &[WindowInfo],
+    chosen: Option<crate::video::WindowId>,
+) -> Option<crate::video::WindowId> {
+    text_at(ui, layout::PICK_LABEL, Align::Center, RichText::new(catalog::PICK_WINDOW).size(13.0));
+    let list = layout::WINDOW_LIST;
+    ui.painter().rect_stroke(
+        list.expand(1.0),
+        2.0,
+        Stroke::new(1.0, Color32::from_gray(170)),
+        StrokeKind::Outside,
+    );
+    if offered.is_empty() {
+        text_at(ui, list.shrink(6.0), Align::Min, RichText::new(catalog::NO_WINDOWS).size(13.0).italics());
+        return None;
+    }
+    let mut clicked = None;
+    ui.scope_builder(UiBuilder::new().max_rect(list).layout(Layout::top_down(Align::Min)), |ui| {
+        ScrollArea::vertical().max_height(list.height()).auto_shrink([false, false]).show(ui, |ui| {
+            ui.spacing_mut().item_spacing.y = 0.0;
+            for window in offered {
+                let (title, size) = catalog::window_row(window);
+                let text =
+                    (RichText::new(title).size(14.0), Atom::grow(), RichText::new(size).size(12.0).weak());
+                let row = Button::selectable(chosen == Some(window.id), text)
+                    .truncate()
+                    .min_size(Vec2::new(ui.available_width(), layout::ROW_HEIGHT));
+                if ui.add(row).clicked() {
+                    clicked = Some(window.id);
+                }
+            }
+        });
+    });
+    clicked
 }
 
 /// Text in `rect`, left-aligned: wrapped from the top (`Align::Min`), or
