@@ -80,7 +80,7 @@ pub struct CpuInfo {
 }
 
 /// Memory, in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 pub struct MemoryInfo {
     pub total_bytes: u64,
     pub available_bytes: u64,
