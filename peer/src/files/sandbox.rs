@@ -110,13 +110,16 @@ pub enum Resolver {
 impl Resolver {
     /// [`Resolver::Beneath`] when this kernel lets us use `openat2`, else [`Resolver::NoFollow`].
     pub fn detect() -> Self {
-        let probe = rfs::openat2(
-            rfs::CWD,
-            ".",
-            OFlags::PATH | OFlags::CLOEXEC,
-            Mode::empty(),
-            ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
-        );
+        let probe = rfs::open("/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .and_then(|root| {
+                rfs::openat2(
+                    &root,
+                    ".",
+                    OFlags::PATH | OFlags::CLOEXEC,
+                    Mode::empty(),
+                    ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+                )
+            });
         if probe.is_ok() { Self::Beneath } else { Self::NoFollow }
     }
 }
