@@ -94,7 +94,8 @@ pub enum Event {
     ChatReady(ParticipantId),
     /// A chat message arrived.
     Chat { from: ParticipantId, text: String, private: bool },
-    /// Someone asks this machine's person for a capability: show the prompt.
+    /// Someone asks this machine's person for a capability: show the prompt. `name`
+    /// is theirs as the server knows it, with the site's organisation for a CSR.
     ConsentPrompt { from: ParticipantId, name: String, request_id: RequestId, capability: Capability },
     /// That prompt is no longer pending (answered, timed out, withdrawn).
     ConsentPromptClosed { from: ParticipantId, request_id: RequestId },
@@ -614,6 +615,13 @@ impl State {
                 Action::Send { to, message } => self.send_consent(to, message).await,
                 Action::Prompt { from, request_id, capability } => {
                     let name = self.names.get(&from).cloned().unwrap_or_else(|| from.to_string());
+                    // A CSR is named with the organisation they work for, as the server says.
+                    let name = match (self.roles.get(&from), conn.organisation()) {
+                        (Some(role), Some(organisation)) if role.is_csr() => {
+                            format!("{name} ({organisation})")
+                        }
+                        _ => name,
+                    };
                     emit(events, Event::ConsentPrompt { from, name, request_id, capability }).await;
                 }
                 Action::ClosePrompt { from, request_id } => {

@@ -113,6 +113,8 @@ pub async fn sign_in_trusting(
 /// One WebSocket to the signaling server.
 pub struct Connection {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The organisation that runs the site, as its `hello` said.
+    organisation: Option<String>,
 }
 
 impl Connection {
@@ -132,14 +134,24 @@ impl Connection {
         let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(&ws_url, None, true, Some(connector))
             .await
             .map_err(|e| PeerError::Unreachable { url: server.to_owned(), reason: e.to_string() })?;
-        let mut conn = Self { ws };
+        let mut conn = Self { ws, organisation: None };
         match conn.recv().await? {
-            ServerMessage::Hello { protocol, .. } if protocol == tandem_wire::PROTOCOL_VERSION => Ok(conn),
+            ServerMessage::Hello { protocol, organisation, .. }
+                if protocol == tandem_wire::PROTOCOL_VERSION =>
+            {
+                conn.organisation = organisation.map(|o| o.as_str().to_owned());
+                Ok(conn)
+            }
             ServerMessage::Hello { protocol, .. } => {
                 Err(PeerError::Protocol(format!("server speaks protocol v{protocol}, this peer v1")))
             }
             other => Err(PeerError::Protocol(format!("expected hello, got {other:?}"))),
         }
+    }
+
+    /// The organisation that runs the site (its CSRs work for it), when the operator named it.
+    pub fn organisation(&self) -> Option<&str> {
+        self.organisation.as_deref()
     }
 
     /// Sends one message.

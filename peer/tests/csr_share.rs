@@ -4,7 +4,8 @@
 //! `/share view` and `/share control`); the customer's person answers. The
 //! CSR's screen reaches the customer only after their yes; the customer's
 //! clicks land on the CSR's X display (Xvfb, logged by `xev`) only while
-//! `share_control` is accepted; the CSR's Stop ends both.
+//! `share_control` is accepted; the CSR's Stop ends both. Prompts name the
+//! CSR with the organisation the site is configured with.
 
 mod common;
 
@@ -35,7 +36,7 @@ async fn answer_share(customer: &mut Peer, capability: Capability, allowed: bool
             _ => None,
         })
         .await;
-    assert_eq!(name, "carla", "the prompt names the CSR as the server knows them");
+    assert_eq!(name, "carla (Example Support)", "the prompt names the CSR and their organisation");
     customer.commands.send(Command::Decide { from, request_id, allowed, window: None }).await.unwrap();
     from
 }
@@ -61,7 +62,9 @@ async fn counted(counter: &std::sync::atomic::AtomicU64, n: u64, which: &str) {
 async fn the_csr_shows_their_screen_and_lets_the_customer_control_it_only_after_the_yes() {
     let xvfb = start_xvfb("640x480x24");
     let xev = Xev::start(&xvfb.display, 640, 480);
-    let (server, _dir) = start_server().await;
+    // The site names its organisation: prompts name the CSR with it.
+    let (server, _dir) =
+        start_server_with(|c| c.organisation = Some(DisplayName::parse("Example Support").unwrap())).await;
     let url = server.url.clone();
 
     // The CSR's machine: a test-pattern screen, input from those it lets control it goes to Xvfb.

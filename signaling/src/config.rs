@@ -42,6 +42,9 @@ pub struct Config {
     pub turn: TurnSettings,
     /// The embedded TURN relay (UDP), on by default.
     pub relay: RelayConfig,
+    /// The organisation that runs this site (e.g. "Example Support Ltd"): consent
+    /// prompts name it next to the CSR's name. Up to 64 characters.
+    pub organisation: Option<tandem_wire::DisplayName>,
 }
 
 /// The embedded TURN relay.
@@ -229,6 +232,7 @@ impl Default for Config {
             smtp: None,
             turn: TurnSettings::default(),
             relay: RelayConfig::default(),
+            organisation: None,
         }
     }
 }

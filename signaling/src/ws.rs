@@ -43,6 +43,7 @@ pub async fn run(mut socket: WebSocket, ip: IpAddr, state: AppState) {
         max_message_bytes: MAX_MESSAGE_BYTES as u32,
         keepalive_secs: u32::try_from(keepalive.as_secs()).unwrap_or(u32::MAX),
         features: Features { email_invitations: state.mailer.is_some() },
+        organisation: state.config.organisation.clone(),
     };
     let mut stop = send(&mut socket, &hello).await.err();
 

@@ -23,7 +23,12 @@ keepalive_secs: number,
 /**
  * Optional features this server has enabled.
  */
-features: Features, } | { "type": "session_created", session: SessionInfo, participant_id: ParticipantId, resume_token: ResumeToken, invite_token: InviteToken, 
+features: Features, 
+/**
+ * The organisation that runs this site, as its operator configured it.
+ * Its CSRs work for it: consent prompts name it next to a CSR's name.
+ */
+organisation?: DisplayName, } | { "type": "session_created", session: SessionInfo, participant_id: ParticipantId, resume_token: ResumeToken, invite_token: InviteToken, 
 /**
  * The join link for customers (SES-2); it carries the invite token.
  */

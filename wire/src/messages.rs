@@ -214,6 +214,11 @@ pub enum ServerMessage {
         /// Optional features this server has enabled.
         #[serde(default)]
         features: Features,
+        /// The organisation that runs this site, as its operator configured it.
+        /// Its CSRs work for it: consent prompts name it next to a CSR's name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        organisation: Option<DisplayName>,
     },
     /// Reply to `create_session`: the CSR is now the primary CSR of a new session.
     SessionCreated {
