@@ -49,11 +49,11 @@ fi
 step "web client tests (npm)"
 npm test
 
-step "fuzz targets (signaling decoder + session core; control decoder)"
+step "fuzz targets (signaling decoder + session core; control decoder; remote file messages)"
 if cargo +nightly --version >/dev/null 2>&1; then
   command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
   seconds="${FUZZ_SECONDS:-40}"
-  for target in signaling_messages control_messages; do
+  for target in signaling_messages control_messages remote_file_messages; do
     (cd fuzz && cargo +nightly fuzz build "$target")
     if [ "$seconds" -gt 0 ]; then
       corpus="$(mktemp -d)"

@@ -171,7 +171,7 @@ async fn screen_camera_and_voice_cross_and_a_late_viewer_gets_a_keyframe() {
         match kind {
             MediaKind::Camera => camera_pictures += 1,
             MediaKind::Screen => assert!(
-                u64::from(read_counter(&frame)) <= captured_at_stop,
+                read_counter(&frame) <= captured_at_stop,
                 "screen frame {} captured after the Stop (at {captured_at_stop}) reached the CSR",
                 read_counter(&frame)
             ),
