@@ -91,18 +91,23 @@ fn one_window_is_listed_captured_alone_hit_tested_and_selected() {
     assert_eq!(find(wa).rect, Surface { x: 40, y: 40, width: 200, height: 150 });
     assert_eq!(list.len(), 2, "nothing else is a titled window here: {list:?}");
 
-    // 2. A's own pixels.
+    // 2. A's own pixels, read through MIT-SHM and (the fallback) with GetImage.
     let mut source = X11WindowSource::open(display, wa).expect("capture A");
-    let frame = frame_of_size(&mut source, (200, 150), "A alone");
-    assert_only_a(&frame, "A alone");
+    let mut plain = X11WindowSource::open(display, wa).expect("capture A").without_shm();
+    for (source, how) in [(&mut source, "shm"), (&mut plain, "GetImage")] {
+        let frame = frame_of_size(source, (200, 150), &format!("A alone, {how}"));
+        assert_only_a(&frame, &format!("A alone, {how}"));
+    }
 
     // 3. B lies over part of A: on screen the overlap is B's, in A's frames it never is.
     test.place(b, (120, 80), (160, 120), true);
     assert_eq!(test.screen_pixel(150, 100), B_RGB, "B is over A on screen");
     assert_eq!(test.screen_pixel(50, 50), A_RGB, "A shows beside B");
-    for n in 0..3 {
-        let frame = frame_of_size(&mut source, (200, 150), "B over A");
-        assert_only_a(&frame, &format!("B over A, frame {n}"));
+    for (source, how) in [(&mut source, "shm"), (&mut plain, "GetImage")] {
+        for n in 0..3 {
+            let frame = frame_of_size(source, (200, 150), "B over A");
+            assert_only_a(&frame, &format!("B over A, {how}, frame {n}"));
+        }
     }
     assert_eq!(windows.topmost_at(150, 100), Some(wb), "a click on the overlap reaches B");
     assert_eq!(windows.topmost_at(50, 50), Some(wa), "a click on A's uncovered part reaches A");
@@ -125,8 +130,10 @@ fn one_window_is_listed_captured_alone_hit_tested_and_selected() {
     test.place(a, (60, 120), (251, 171), false);
     assert_eq!(windows.rect(wa), Some(Surface { x: 60, y: 120, width: 251, height: 171 }));
     assert_eq!(test.screen_pixel(130, 130), B_RGB, "B is still over A after the move");
-    let frame = frame_of_size(&mut source, (250, 170), "A moved and resized");
-    assert_only_a(&frame, "A moved and resized");
+    for (source, how) in [(&mut source, "shm"), (&mut plain, "GetImage")] {
+        let frame = frame_of_size(source, (250, 170), &format!("A moved and resized, {how}"));
+        assert_only_a(&frame, &format!("A moved and resized, {how}"));
+    }
     assert_eq!(windows.topmost_at(130, 130), Some(wb));
     assert_eq!(windows.topmost_at(70, 280), Some(wa));
 
@@ -176,6 +183,6 @@ fn one_window_is_listed_captured_alone_hit_tested_and_selected() {
     assert_eq!(selector.gone(), Some(wa));
     let list = windows.list();
     assert_eq!(list.iter().map(|w| w.id).collect::<Vec<_>>(), vec![wb], "only B is left");
-    drop((screen, source, test));
+    drop((screen, source, plain, test));
     drop(xvfb);
 }

@@ -24,7 +24,8 @@
 //! **Capture** uses the [Composite extension]: the source redirects the window
 //! (automatic redirection: the server still draws it on screen as before), so
 //! that the window's whole content lives in a pixmap of its own, and reads
-//! that pixmap with `GetImage` for every frame. The pixmap holds this
+//! that pixmap for every frame: through MIT-SHM 1.2 (a memfd shared with the
+//! server) when the server offers it, else with `GetImage`. The pixmap holds this
 //! window (and its own subwindows) only: a window lying on top of it on
 //! screen is never in its frames. The pixmap is named afresh for every frame,
 //! so frames follow moves and resizes (the frame is the window's size,
@@ -39,9 +40,12 @@
 //! [EWMH]: https://specifications.freedesktop.org/wm-spec/1.5/ar01s03.html
 //! [Composite extension]: https://gitlab.freedesktop.org/xorg/proto/xorgproto/-/blob/master/compositeproto.txt
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::errors::ReplyError;
+
 use x11rb::protocol::composite::{self, ConnectionExt as _, Redirect};
+use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{
     AtomEnum, ConnectionExt as _, GetPropertyReply, ImageFormat, ImageOrder, InputFocus, MapState, Window,
     WindowClass,
@@ -359,10 +363,17 @@ pub struct X11WindowSource {
     window: Window,
     /// The size of the last picture, for black frames while the window is unmapped.
     last_size: (usize, usize),
+    /// Where the server writes pictures with MIT-SHM, sized for the largest so far.
+    shm: Option<ShmSegment>,
+    /// Whether MIT-SHM may be used: the server has 1.2 (segments passed as file
+    /// descriptors) and it has not failed yet. Otherwise pictures come with `GetImage`.
+    shm_usable: bool,
 }
 
 /// The size of a frame before a window was ever seen mapped.
 const UNSEEN_SIZE: (usize, usize) = (64, 64);
+/// Widest and tallest part of a window read (larger windows are cropped to their top-left 8192x8192).
+const MAX_SIDE: u16 = 8192;
 
 impl X11WindowSource {
     /// Starts capturing `window` on `display` (`None`: `$DISPLAY`). Fails when
@@ -393,11 +404,22 @@ impl X11WindowSource {
         if let Err(e) = redirected {
             tracing::debug!(window = window.0, error = ?e, "window already redirected by another client");
         }
-        let mut source = Self { conn, window: window.0, last_size: UNSEEN_SIZE };
+        let shm_usable = shm_fd_passing(&conn);
+        let mut source = Self { conn, window: window.0, last_size: UNSEEN_SIZE, shm: None, shm_usable };
         if geometry.width >= 2 && geometry.height >= 2 {
             source.last_size = (usize::from(geometry.width), usize::from(geometry.height));
         }
         Ok(source)
+    }
+
+    /// Reads pictures with `GetImage` only, never MIT-SHM (for X servers
+    /// whose shared memory misbehaves, and to test that path).
+    pub fn without_shm(mut self) -> Self {
+        self.shm_usable = false;
+        if let Some(shm) = self.shm.take() {
+            shm.detach(&self.conn);
+        }
+        self
     }
 
     /// The window's picture now: black while it is unmapped, `Ok(None)` once it is destroyed.
@@ -412,9 +434,8 @@ impl X11WindowSource {
         if attributes.map_state != MapState::VIEWABLE {
             return Ok(Some(self.black()));
         }
-        match self.read_pixmap()? {
-            Some((bgra, width, height)) => {
-                let frame = bgra_to_i420(&bgra, width * 4, width, height)?;
+        match self.picture()? {
+            Some(frame) => {
                 self.last_size = (frame.width, frame.height);
                 Ok(Some(frame))
             }
@@ -427,9 +448,9 @@ impl X11WindowSource {
         I420Frame::black(self.last_size.0.max(2), self.last_size.1.max(2))
     }
 
-    /// Names the window's pixmap and reads it, border cut off: BGRA rows,
-    /// width and height. `None` when the window was unmapped or destroyed meanwhile.
-    fn read_pixmap(&mut self) -> Result<Option<(Vec<u8>, usize, usize)>, VideoError> {
+    /// Names the window's pixmap and reads its inside (the border cut off).
+    /// `None` when the window was unmapped or destroyed meanwhile.
+    fn picture(&mut self) -> Result<Option<I420Frame>, VideoError> {
         let conn = &self.conn;
         let pixmap = conn.generate_id().map_err(|e| VideoError::Capture(format!("no X resource id: {e}")))?;
         let named = conn.composite_name_window_pixmap(self.window, pixmap).map_err(capture_error)?;
@@ -437,44 +458,163 @@ impl X11WindowSource {
         let pixmap_geometry = conn.get_geometry(pixmap).map_err(capture_error)?;
         // Replies first: then the check needs no round trip of its own.
         let (window_geometry, pixmap_geometry) = (window_geometry.reply(), pixmap_geometry.reply());
-        let named = named.check();
-        if let Err(e) = named {
-            return match e {
-                ReplyError::X11Error(_) => Ok(None),
-                e => Err(reply_error(e)),
-            };
+        match named.check() {
+            Ok(()) => {}
+            Err(ReplyError::X11Error(_)) => return Ok(None),
+            Err(e) => return Err(reply_error(e)),
         }
-        let image = match (window_geometry, pixmap_geometry) {
+        let frame = match (window_geometry, pixmap_geometry) {
             (Ok(w), Ok(p)) => {
                 // The pixmap includes the border; the frame is the inside.
                 let border = w.border_width;
-                let width = p.width.saturating_sub(2 * border);
-                let height = p.height.saturating_sub(2 * border);
-                let offset = i16::try_from(border).unwrap_or(i16::MAX);
-                (width >= 2 && height >= 2).then(|| {
-                    conn.get_image(ImageFormat::Z_PIXMAP, pixmap, offset, offset, width, height, !0)
-                        .map(|cookie| (cookie, usize::from(width), usize::from(height)))
-                })
+                let width = p.width.saturating_sub(2 * border).min(MAX_SIDE);
+                let height = p.height.saturating_sub(2 * border).min(MAX_SIDE);
+                let at = i16::try_from(border).unwrap_or(i16::MAX);
+                if width >= 2 && height >= 2 { self.read(pixmap, at, width, height) } else { Ok(None) }
             }
-            _ => None,
+            _ => Ok(None),
         };
-        let image = match image.transpose().map_err(capture_error)? {
-            Some((cookie, width, height)) => match cookie.reply() {
-                Ok(reply) if reply.data.len() >= width * height * 4 => Some((reply.data, width, height)),
-                Ok(reply) => {
-                    return Err(VideoError::Capture(format!(
-                        "a {width}x{height} window image of {} bytes",
-                        reply.data.len()
-                    )));
-                }
-                Err(ReplyError::X11Error(_)) => None,
-                Err(e) => return Err(reply_error(e)),
-            },
-            None => None,
-        };
-        conn.free_pixmap(pixmap).map_err(capture_error)?;
-        Ok(image)
+        self.conn.free_pixmap(pixmap).map_err(capture_error)?;
+        frame
     }
+
+    /// Reads `width`x`height` pixels of `pixmap` from (`at`, `at`): through
+    /// MIT-SHM while it works, else with `GetImage`.
+    fn read(
+        &mut self,
+        pixmap: u32,
+        at: i16,
+        width: u16,
+        height: u16,
+    ) -> Result<Option<I420Frame>, VideoError> {
+        if self.shm_usable {
+            match self.read_shm(pixmap, at, width, height) {
+                Ok(frame) => return Ok(Some(frame)),
+                Err(e) => {
+                    tracing::info!(error = %e, "MIT-SHM window capture failed; reading with GetImage from now on");
+                    self.shm_usable = false;
+                    if let Some(shm) = self.shm.take() {
+                        shm.detach(&self.conn);
+                    }
+                }
+            }
+        }
+        let (w, h) = (usize::from(width), usize::from(height));
+        let cookie = self
+            .conn
+            .get_image(ImageFormat::Z_PIXMAP, pixmap, at, at, width, height, !0)
+            .map_err(capture_error)?;
+        match cookie.reply() {
+            Ok(reply) if reply.data.len() >= w * h * 4 => bgra_to_i420(&reply.data, w * 4, w, h).map(Some),
+            Ok(reply) => {
+                Err(VideoError::Capture(format!("a {w}x{h} window image of {} bytes", reply.data.len())))
+            }
+            Err(ReplyError::X11Error(_)) => Ok(None),
+            Err(e) => Err(reply_error(e)),
+        }
+    }
+
+    fn read_shm(&mut self, pixmap: u32, at: i16, width: u16, height: u16) -> Result<I420Frame, String> {
+        let (w, h) = (usize::from(width), usize::from(height));
+        let len = w * h * 4;
+        if self.shm.as_ref().is_none_or(|s| s.mapping.len < len) {
+            if let Some(old) = self.shm.take() {
+                old.detach(&self.conn);
+            }
+            self.shm = Some(ShmSegment::attach(&self.conn, len)?);
+        }
+        let Some(shm) = &self.shm else { unreachable!("attached just above") };
+        let format = u8::from(ImageFormat::Z_PIXMAP);
+        let reply = self
+            .conn
+            .shm_get_image(pixmap, at, at, width, height, !0, format, shm.seg, 0)
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| e.to_string())?;
+        if (reply.size as usize) < len {
+            return Err(format!("a {w}x{h} window image of {} bytes", reply.size));
+        }
+        // SAFETY: the server wrote the picture before its reply, and writes
+        // into the segment again only for our next ShmGetImage.
+        let bgra = unsafe { shm.mapping.bytes(len) };
+        bgra_to_i420(bgra, w * 4, w, h).map_err(|e| e.to_string())
+    }
+}
+
+/// A shared memory segment for MIT-SHM 1.2: a memfd mapped here and passed
+/// to the X server by file descriptor (no System V segment to leak).
+struct ShmSegment {
+    seg: u32,
+    mapping: Mapping,
+}
+
+impl ShmSegment {
+    fn attach(conn: &RustConnection, len: usize) -> Result<Self, String> {
+        let os = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
+        // SAFETY: a valid C string and flags; the result is checked.
+        let fd = unsafe { libc::memfd_create(c"tandem-window-capture".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(os("memfd_create"));
+        }
+        // SAFETY: `fd` was just created and nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let size = libc::off_t::try_from(len).map_err(|_| format!("{len} bytes"))?;
+        // SAFETY: a valid descriptor; the result is checked.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), size) } != 0 {
+            return Err(os("ftruncate"));
+        }
+        // SAFETY: maps `len` bytes of a file of `len` bytes, read-only; checked against MAP_FAILED.
+        let ptr = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, fd.as_raw_fd(), 0)
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(os("mmap"));
+        }
+        let mapping = Mapping { ptr: ptr.cast(), len };
+        let seg = conn.generate_id().map_err(|e| e.to_string())?;
+        // The server maps the same memory and may write it; the descriptor goes to it.
+        conn.shm_attach_fd(seg, fd, false).map_err(|e| e.to_string())?.check().map_err(|e| e.to_string())?;
+        Ok(Self { seg, mapping })
+    }
+
+    fn detach(self, conn: &RustConnection) {
+        let _ = conn.shm_detach(self.seg);
+    }
+}
+
+/// Memory mapped by [`ShmSegment::attach`], unmapped when dropped.
+struct Mapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value alone; nothing ties it to a thread.
+unsafe impl Send for Mapping {}
+
+impl Mapping {
+    /// The first `len` bytes.
+    ///
+    /// # Safety
+    /// Nobody (the X server) may write them while the slice lives.
+    unsafe fn bytes(&self, len: usize) -> &[u8] {
+        // SAFETY: `ptr` is a live mapping of `self.len` readable bytes; the caller
+        // keeps writers away; `len` is checked against the mapping's length.
+        unsafe { std::slice::from_raw_parts(self.ptr, len.min(self.len)) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly what `attach` mapped, once; no slice of it outlives `self`.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+    }
+}
+
+/// Whether the server has MIT-SHM 1.2 (segments passed as file descriptors).
+fn shm_fd_passing(conn: &RustConnection) -> bool {
+    let present = conn.extension_information(shm::X11_EXTENSION_NAME).ok().flatten().is_some();
+    let version = || conn.shm_query_version().ok()?.reply().ok();
+    present && version().is_some_and(|v| (v.major_version, v.minor_version) >= (1, 2))
 }
 
 impl VideoSource for X11WindowSource {
@@ -487,6 +627,9 @@ impl VideoSource for X11WindowSource {
 impl Drop for X11WindowSource {
     fn drop(&mut self) {
         // The server also ends the redirection when the connection closes; say it now.
+        if let Some(shm) = self.shm.take() {
+            shm.detach(&self.conn);
+        }
         let _ = self.conn.composite_unredirect_window(self.window, Redirect::AUTOMATIC);
         let _ = self.conn.flush();
     }
