@@ -8,29 +8,9 @@
 // call it in `t.after` (also on failure). Xvfb gets SIGTERM so that it
 // removes its socket and lock file.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { deflateSync, crc32 } from "node:zlib";
 import { until } from "../harness.js";
-
-/**
- * Whether display `n` is in use by a live X server; clears what a dead one left behind.
- * (The Rust tests' peer/tests/common/xvfb.rs does the same on :90..:129; these use :140..:179.)
- * @param {number} n
- */
-function taken(n) {
-  const socket = `/tmp/.X11-unix/X${n}`;
-  const lock = `/tmp/.X${n}-lock`;
-  if (!existsSync(lock)) {
-    if (existsSync(socket)) rmSync(socket, { force: true });
-    return false;
-  }
-  const pid = Number.parseInt(readFileSync(lock, "utf8").trim(), 10);
-  if (!Number.isInteger(pid)) return true; // being written by a server starting now
-  if (existsSync(`/proc/${pid}`)) return true;
-  rmSync(socket, { force: true });
-  rmSync(lock, { force: true });
-  return false;
-}
 
 /** Resolves when `child` has exited, killing it with `signal` (SIGKILL after 5 s). */
 function stop(child, signal = "SIGTERM") {
@@ -43,26 +23,35 @@ function stop(child, signal = "SIGTERM") {
 }
 
 /**
- * Starts Xvfb with one screen of `width`x`height`x24 on a free display.
+ * Starts Xvfb with one screen of `width`x`height`x24 on a display number it
+ * picks itself (`-displayfd`: it writes the number once it accepts
+ * connections; its lock files make this race-free among tests starting at once).
  * @param {number} width
  * @param {number} height
  * @returns {Promise<{ display: string, width: number, height: number, close: () => Promise<void> }>}
  */
 export async function startXvfb(width, height) {
-  for (let n = 140; n < 180; n++) {
-    if (taken(n)) continue;
-    const display = `:${n}`;
-    const child = spawn("Xvfb", [display, "-screen", "0", `${width}x${height}x24`, "-nolisten", "tcp", "-noreset"], { stdio: "ignore" });
-    const exited = new Promise((resolve) => child.once("exit", () => resolve(true)));
-    child.once("error", () => {});
-    const up = await Promise.race([
-      until(`Xvfb on ${display}`, () => existsSync(`/tmp/.X11-unix/X${n}`), 5000).then(() => true, () => false),
-      exited.then(() => false),
-    ]);
-    if (up) return { display, width, height, close: () => stop(child) };
-    await stop(child, "SIGKILL"); // lost a race for this number, or too slow: try the next
-  }
-  throw new Error("could not start Xvfb on any display :140..:179 (is the xvfb package installed?)");
+  const child = spawn("Xvfb", ["-displayfd", "1", "-screen", "0", `${width}x${height}x24`, "-nolisten", "tcp", "-noreset"], { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stderr.setEncoding("utf8").on("data", (c) => (log += c));
+  let out = "";
+  child.stdout.setEncoding("utf8");
+  const number = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Xvfb did not start within 10 s:\n${log}`)), 10_000);
+    child.stdout.on("data", (c) => {
+      out += c;
+      if (out.includes("\n")) {
+        clearTimeout(timer);
+        resolve(out.trim());
+      }
+    });
+    child.once("error", (err) => reject(new Error(`Xvfb: ${err.message} (is the xvfb package installed?)`)));
+    child.once("exit", (code) => reject(new Error(`Xvfb exited with ${code}:\n${log}`)));
+  }).catch(async (err) => {
+    await stop(child, "SIGKILL");
+    throw err;
+  });
+  return { display: `:${number}`, width, height, close: () => stop(child) };
 }
 
 /**
