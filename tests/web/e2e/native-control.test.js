@@ -6,8 +6,10 @@
 // button and key the X server delivers.
 //
 // - The CSR asks for control; the consent window appears on the customer's
-//   display: its title names the CSR and what is asked (xdotool), and a
-//   screenshot of the screen (xwd) shows it drawn on top. A real click
+//   display: its title names the CSR, their organisation as the site is
+//   configured, and what is asked (xdotool), and a
+//   screenshot of the screen (xwd) shows it drawn on top. (The name is in
+//   the pixels too, as text; without OCR the test reads it from the title.) A real click
 //   (xdotool, XTest) on Deny, then later on Allow, answers it.
 // - Allowed: the dashboard plays the customer's 1280x720 X screen; a click
 //   at a known point of the video moves the X pointer to the matching pixel
@@ -34,13 +36,15 @@ const WIDTH = 1280;
 const HEIGHT = 720;
 /** How the native peer maps a normalized point to a pixel (wire `Point::to_pixel`). */
 const toPixel = (at) => ({ x: Math.round(at.x * (WIDTH - 1)), y: Math.round(at.y * (HEIGHT - 1)) });
+/** The organisation the site is configured with: prompts name the CSR with it. */
+const ORGANISATION = "Example Support";
 /** The consent window's title while the CSR asks for control (peer/src/ui/catalog.rs `prompt_title`). */
-const CONTROL_PROMPT = `Tandem: ${CSR_NAME} asks to see your whole screen and control your mouse and keyboard`;
+const CONTROL_PROMPT = `Tandem: ${CSR_NAME} (${ORGANISATION}) asks to see your whole screen and control your mouse and keyboard`;
 const INDICATOR_TITLE = `being controlled by ${CSR_NAME}`;
 
 test("control of a native customer: the prompt on their X display, a real click allows, clicks and text land, Stop ends it; nothing gets through without consent", async (t) => {
   buildNativePeer();
-  const world = await startWorld();
+  const world = await startWorld({ config: `organisation = "${ORGANISATION}"\n` });
   t.after(() => world.close());
   const xvfb = await startXvfb(WIDTH, HEIGHT);
   t.after(() => xvfb.close());
@@ -87,7 +91,7 @@ test("control of a native customer: the prompt on their X display, a real click 
   const prompt = await waitForWindow(display, CONTROL_PROMPT).catch((err) => {
     throw new Error(`${err.message}${said()}`);
   });
-  assert.ok(prompt.title.includes(CSR_NAME), `the consent window names the CSR: ${JSON.stringify(prompt.title)}`);
+  assert.ok(prompt.title.includes(`${CSR_NAME} (${ORGANISATION})`), `the consent window names the CSR and their organisation: ${JSON.stringify(prompt.title)}`);
   // On screen and drawn on top of the test window (a blank window has one or two colours; text and buttons dozens).
   const onScreen = await until("the prompt drawn on the customer's screen", () => {
     const shot = screenshot(display);

@@ -71,7 +71,7 @@ export function pointer(display) {
 }
 
 /**
- * Waits for a mapped (visible) window whose title contains `name`; returns
+ * Waits for a mapped (visible) window whose title contains `name` (plain text); returns
  * its id, title and geometry on the screen.
  * @param {string} display
  * @param {string} name
@@ -80,18 +80,35 @@ export function pointer(display) {
 export async function waitForWindow(display, name, deadlineMs) {
   const id = await until(`a visible window named ${JSON.stringify(name)} on ${display}`, () => {
     try {
-      return xdotool(display, "search", "--onlyvisible", "--name", name).split("\n")[0].trim() || null;
+      return xdotool(display, "search", "--onlyvisible", "--name", literal(name)).split("\n")[0].trim() || null;
     } catch {
       return null; // xdotool exits 1 when nothing matches
     }
-  }, deadlineMs);
+  }, deadlineMs).catch((err) => {
+    throw new Error(`${err.message}; visible windows: ${JSON.stringify(visibleWindowNames(display))}`);
+  });
   return { id, title: windowName(display, id), ...windowGeometry(display, id) };
+}
+
+/** `xdotool search --name` takes a regular expression: this one matches `text` as it is. @param {string} text */
+function literal(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The titles of the mapped windows, for messages. @param {string} display */
+export function visibleWindowNames(display) {
+  try {
+    const ids = xdotool(display, "search", "--onlyvisible", "--name", "").split("\n").filter(Boolean);
+    return ids.map((id) => windowName(display, id)).filter(Boolean);
+  } catch {
+    return [];
+  }
 }
 
 /** Whether a window with this title is mapped now. @param {string} display @param {string} name */
 export function windowVisible(display, name) {
   try {
-    return xdotool(display, "search", "--onlyvisible", "--name", name).trim() !== "";
+    return xdotool(display, "search", "--onlyvisible", "--name", literal(name)).trim() !== "";
   } catch {
     return false;
   }
