@@ -254,6 +254,38 @@ impl Xvfb {
     }
 }
 
+/// Waits for the native peer's consent window on `display` and clicks its
+/// Allow button (after the window's 0.5 s arming), as the person would.
+/// The layout is `peer/src/ui/layout.rs`'s: a 480-point-wide prompt, Allow at (75, 168).
+fn click_allow(display: &str) -> anyhow::Result<()> {
+    let xdotool = |args: &[&str]| -> anyhow::Result<String> {
+        let out =
+            Command::new("xdotool").args(args).env("DISPLAY", display).output().context("running xdotool")?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let found = xdotool(&["search", "--onlyvisible", "--name", "asks to see"])?;
+        if let Some(id) = found.lines().next() {
+            break id.to_owned();
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("no consent window within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let geometry = xdotool(&["getwindowgeometry", "--shell", &id])?;
+    let width: f64 = geometry
+        .lines()
+        .find_map(|l| l.strip_prefix("WIDTH=")?.parse().ok())
+        .context("the consent window's width")?;
+    let scale = width / 480.0;
+    std::thread::sleep(Duration::from_millis(700));
+    let (x, y) = ((75.0 * scale).round().to_string(), (168.0 * scale).round().to_string());
+    xdotool(&["mousemove", "--window", &id, &x, &y, "click", "1"])?;
+    Ok(())
+}
+
 impl Drop for Xvfb {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -394,12 +426,26 @@ async fn end_to_end(
         }
     };
     let mut child = None;
+    // The child's consent window needs a display; the bench clicks its Allow like a person.
+    let mut _consent_display = None;
     if let Some(bin) = peer_bin {
         let size = format!("{w}x{h}");
         let args = ["join", &link, "--name", "Bench", "--screen", "test-busy", "--test-size", &size];
+        let xvfb = Xvfb::start(1024, 768)?;
+        let display = xvfb.display.clone();
+        _consent_display = Some(xvfb);
+        tokio::task::spawn_blocking({
+            let display = display.clone();
+            move || {
+                if let Err(e) = click_allow(&display) {
+                    eprintln!("warning: could not allow the view request in the child's window: {e:#}");
+                }
+            }
+        });
         child = Some(
             tokio::process::Command::new(bin)
                 .args(args)
+                .env("DISPLAY", &display)
                 .args(["--audio-out", "none", "--bind", "127.0.0.1:0"])
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::null())
