@@ -8,22 +8,19 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use common::xvfb::start_xvfb;
 use common::xwindows::TestWindows;
 use common::*;
-use tandem_peer::control::x11::{X11Injector, desktop_surface};
 use tandem_peer::media::{Media, MediaKind};
-use tandem_peer::session::{self, Command, Controls, Event, InputCounters, InputTarget};
+use tandem_peer::session::{Command, Event};
 use tandem_peer::signaling::{Entry, JoinTarget};
 use tandem_peer::video::screen_selector::{ScreenSelector, ScreenTarget, source_factory};
 use tandem_peer::video::{I420Frame, WindowId, Yuv};
 use tandem_wire::channels::{Capability, ControlMessage, MouseButton, Point};
 use tandem_wire::{ConsentOutcome, DisplayName};
-use tokio::sync::mpsc;
 
 const A_RGB: u32 = 0xd0_2020;
 const B_RGB: u32 = 0x20_40d0;
@@ -93,25 +90,11 @@ fn the_csr_sees_and_controls_only_the_window_the_customer_picked() {
         let (screen, _pipeline) =
             video_feed(MediaKind::Screen, source_factory(selector.clone(), Some(xvfb.display.clone())));
         screen.attach_selector(selector.clone());
-        let counters = Arc::new(InputCounters::default());
-        let controls = Controls {
-            policy: Default::default(),
-            counters: counters.clone(),
-            input: Some(InputTarget {
-                injector: X11Injector::start(Some(xvfb.display.clone())).unwrap(),
-                surface: desktop_surface(Some(&xvfb.display)).unwrap(),
-            }),
-        };
-        let (command_tx, command_rx) = mpsc::channel(8);
-        let (event_tx, events) = mpsc::channel(64);
+        let (controls, counters) = x11_controls(&xvfb.display);
         let target = JoinTarget { server: None, number, invite: Some(invite) };
         let entry = Entry::Customer { target, name: DisplayName::parse("Dana").unwrap() };
         let media = Media { feeds: vec![screen], video_sinks: None, audio_sinks: None };
-        let customer_url = url.clone();
-        let task = tokio::spawn(async move {
-            session::run_with(&customer_url, entry, loopback(), media, controls, command_rx, event_tx).await
-        });
-        let mut customer = Peer { commands: command_tx, events, task };
+        let mut customer = spawn_peer_controlled(&url, entry, media, loopback(), controls);
         let customer_id = csr
             .wait_for("connected to the customer", |e| match e {
                 Event::Connected(id) => Some(*id),

@@ -9,22 +9,19 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use common::xev::Xev;
 use common::xvfb::start_xvfb;
 use common::*;
-use tandem_peer::control::x11::{X11Injector, desktop_surface};
 use tandem_peer::media::{Media, MediaKind};
-use tandem_peer::session::{self, Command, Controls, Event, InputCounters, InputTarget};
+use tandem_peer::session::{Command, Event};
 use tandem_peer::signaling::{Entry, JoinTarget};
 use tandem_peer::video::VideoSource;
 use tandem_peer::video::test_pattern::{TestPattern, mismatched_blocks};
 use tandem_wire::channels::{Capability, ControlMessage, MouseButton, Point};
 use tandem_wire::{ConsentOutcome, DisplayName, ParticipantId};
-use tokio::sync::mpsc;
 
 /// The customer's person answers the next share prompt for `capability`.
 async fn answer_share(customer: &mut Peer, capability: Capability, allowed: bool) -> ParticipantId {
@@ -72,34 +69,9 @@ async fn the_csr_shows_their_screen_and_lets_the_customer_control_it_only_after_
         MediaKind::Screen,
         Box::new(|| Ok(Box::new(TestPattern::new(320, 240)) as Box<dyn VideoSource>)),
     );
-    let counters = Arc::new(InputCounters::default());
-    let controls = Controls {
-        policy: Default::default(),
-        counters: counters.clone(),
-        input: Some(InputTarget {
-            injector: X11Injector::start(Some(xvfb.display.clone())).unwrap(),
-            surface: desktop_surface(Some(&xvfb.display)).unwrap(),
-        }),
-    };
-    let tls = tandem_peer::tls::client_config(&[]).unwrap();
-    let token = tandem_peer::signaling::sign_in_trusting(&url, "carla", PASSWORD, tls).await.unwrap();
-    let (command_tx, command_rx) = mpsc::channel(8);
-    let (event_tx, events) = mpsc::channel(64);
+    let (controls, counters) = x11_controls(&xvfb.display);
     let media = Media { feeds: vec![screen], video_sinks: None, audio_sinks: None };
-    let csr_url = url.clone();
-    let task = tokio::spawn(async move {
-        let entry = Entry::CreateSession { token };
-        session::run_with(&csr_url, entry, loopback(), media, controls, command_rx, event_tx).await
-    });
-    let mut csr = Peer { commands: command_tx, events, task };
-    let (number, invite) = csr
-        .wait_for("session created", |e| match e {
-            Event::Joined { session, invite: Some((invite, _)), .. } => {
-                Some((session.session_number, invite.clone()))
-            }
-            _ => None,
-        })
-        .await;
+    let (mut csr, number, invite) = start_session_controlled(&url, media, loopback(), controls).await;
 
     // The customer joins and only receives.
     let (customer_media, mut pictures) = receiving(None);

@@ -69,12 +69,39 @@ pub fn spawn_peer_with(server: &str, entry: Entry, media: Media) -> Peer {
 }
 
 pub fn spawn_peer_configured(server: &str, entry: Entry, media: Media, config: LinkConfig) -> Peer {
+    spawn_peer_controlled(server, entry, media, config, session::Controls::default())
+}
+
+/// A peer with a consent policy and an input target (`session::run_with`).
+pub fn spawn_peer_controlled(
+    server: &str,
+    entry: Entry,
+    media: Media,
+    config: LinkConfig,
+    controls: session::Controls,
+) -> Peer {
     let (commands, command_rx) = mpsc::channel(8);
     let (event_tx, events) = mpsc::channel(64);
     let server = server.to_owned();
-    let task =
-        tokio::spawn(async move { session::run(&server, entry, config, media, command_rx, event_tx).await });
+    let task = tokio::spawn(async move {
+        session::run_with(&server, entry, config, media, controls, command_rx, event_tx).await
+    });
     Peer { commands, events, task }
+}
+
+/// Controls that inject what this machine allows into X display `display`
+/// (the whole screen is the surface), and the counters they keep.
+pub fn x11_controls(display: &str) -> (session::Controls, std::sync::Arc<session::InputCounters>) {
+    let counters = std::sync::Arc::new(session::InputCounters::default());
+    let controls = session::Controls {
+        policy: Default::default(),
+        counters: counters.clone(),
+        input: Some(session::InputTarget {
+            injector: tandem_peer::control::x11::X11Injector::start(Some(display.to_owned())).unwrap(),
+            surface: tandem_peer::control::x11::desktop_surface(Some(display)).unwrap(),
+        }),
+    };
+    (controls, counters)
 }
 
 impl Peer {
@@ -151,9 +178,19 @@ pub async fn start_session(
     media: Media,
     config: LinkConfig,
 ) -> (Peer, tandem_wire::SessionNumber, tandem_wire::InviteToken) {
+    start_session_controlled(server, media, config, session::Controls::default()).await
+}
+
+/// [`start_session`] for a CSR whose own screen others may control (`controls`).
+pub async fn start_session_controlled(
+    server: &str,
+    media: Media,
+    config: LinkConfig,
+    controls: session::Controls,
+) -> (Peer, tandem_wire::SessionNumber, tandem_wire::InviteToken) {
     let tls = tandem_peer::tls::client_config(&config.tls_roots).unwrap();
     let token = tandem_peer::signaling::sign_in_trusting(server, "carla", PASSWORD, tls).await.unwrap();
-    let mut csr = spawn_peer_configured(server, Entry::CreateSession { token }, media, config);
+    let mut csr = spawn_peer_controlled(server, Entry::CreateSession { token }, media, config, controls);
     let (number, invite) = csr
         .wait_for("session created", |e| match e {
             Event::Joined { session, invite: Some((invite, _)), .. } => {
