@@ -100,6 +100,20 @@ export function controlTargets(book) {
 }
 
 /**
+ * Whether `peer` may show us its screen now: it allowed our `view_*` or
+ * `control_*` request, or we allowed its `share_*`. A screen track from a
+ * peer without such a grant shows nothing the person asked to see (a native
+ * peer keeps its track and only stops sending when consent ends).
+ * @param {ConsentBook} book
+ * @param {ParticipantId} peer
+ */
+export function showsUsScreen(book, peer) {
+  return book.requests.some(
+    (r) => r.peer === peer && r.status === "allowed" && (r.dir === "out") === approverSendsScreen(r.capability),
+  );
+}
+
+/**
  * A live (pending or allowed) request of ours, by peer, capability and surface.
  * @param {ConsentBook} book
  * @param {ParticipantId} peer

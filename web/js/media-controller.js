@@ -30,7 +30,7 @@
  */
 
 import { decodeConsent, decodeMedia, encodeChannelMessage } from "./channel-codec.js";
-import { approverSendsScreen, ask, controlTargets, decide, emptyBook, end, forgetPeer, grantsControl, liveRequest, receive, surfaceOf } from "./consent-state.js";
+import { approverSendsScreen, ask, controlTargets, decide, emptyBook, end, forgetPeer, grantsControl, liveRequest, receive, showsUsScreen, surfaceOf } from "./consent-state.js";
 import { CONSENT_LABEL, MEDIA_LABEL } from "./peers.js";
 
 /** @typedef {import('./peers.js').PeerMesh} PeerMesh */
@@ -113,9 +113,19 @@ export class MediaController {
     return controlTargets(this.book);
   }
 
-  /** Remote videos of one source (`screen` includes unannounced video). */
+  /**
+   * Remote videos of one source (`screen` includes unannounced video). A
+   * screen only while a consent lets its sender show it to us: a native
+   * peer's screen track exists from the start and merely stops carrying
+   * pictures when consent ends (its last picture must not stay on show).
+   */
   videos(/** @type {MediaSource} */ source) {
-    return [...this.remote.values()].filter((v) => (v.source ?? "screen") === source && v.stream.getVideoTracks().some((t) => t.readyState === "live"));
+    return [...this.remote.values()].filter(
+      (v) =>
+        (v.source ?? "screen") === source &&
+        v.stream.getVideoTracks().some((t) => t.readyState === "live") &&
+        (source !== "screen" || showsUsScreen(this.book, v.from)),
+    );
   }
 
   /** Whether we currently capture a screen for someone. */

@@ -1,7 +1,7 @@
 // The consent book: request, decision, stop and revoke from both ends.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { approverSendsScreen, ask, controlTargets, decide, emptyBook, end, forgetPeer, grantsControl, liveRequest, receive, surfaceOf } from "../../../web/js/consent-state.js";
+import { approverSendsScreen, ask, controlTargets, decide, emptyBook, end, forgetPeer, grantsControl, liveRequest, receive, showsUsScreen, surfaceOf } from "../../../web/js/consent-state.js";
 
 const CUST = "bbbbbbbbbbbbbbbb";
 const CSR = "aaaaaaaaaaaaaaaa";
@@ -125,4 +125,34 @@ test("control targets: our allowed control_*, and their share_control we allowed
   other = receive(other, CSR, { type: "decision", request_id: 1, allowed: true }).book;
   assert.deepEqual([...controlTargets(other)], []);
   assert.deepEqual([...controlTargets(forgetPeer(cust, CSR).book)], [], "a peer leaving ends control");
+});
+
+test("whose screen may show: a peer that allowed our view or control, or whose share we allowed; not while pending, refused or ended", () => {
+  // The CSR asks the customer for control.
+  let csr = ask(emptyBook(), CUST, "control_desktop").book;
+  assert.equal(showsUsScreen(csr, CUST), false, "pending");
+  csr = receive(csr, CUST, { type: "decision", request_id: 1, allowed: true }).book;
+  assert.equal(showsUsScreen(csr, CUST), true, "allowed");
+  assert.equal(showsUsScreen(csr, CSR), false, "another peer");
+  csr = receive(csr, CUST, { type: "revoke", request_id: 1 }).book;
+  assert.equal(showsUsScreen(csr, CUST), false, "revoked");
+  csr = ask(csr, CUST, "view_desktop").book;
+  csr = receive(csr, CUST, { type: "decision", request_id: 2, allowed: false }).book;
+  assert.equal(showsUsScreen(csr, CUST), false, "refused");
+  // Our own share allowed by the peer shows our screen to them, not theirs to us.
+  csr = ask(csr, CUST, "share_view").book;
+  csr = receive(csr, CUST, { type: "decision", request_id: 3, allowed: true }).book;
+  assert.equal(showsUsScreen(csr, CUST), false, "our share_view");
+
+  // The customer allows the CSR's share_view: the CSR's screen may show; not before.
+  let cust = receive(emptyBook(), CSR, { type: "request", request_id: 7, capability: "share_view" }).book;
+  assert.equal(showsUsScreen(cust, CSR), false, "prompting");
+  cust = decide(cust, CSR, 7, true).book;
+  assert.equal(showsUsScreen(cust, CSR), true, "their share allowed");
+  cust = receive(cust, CSR, { type: "stop", request_id: 7 }).book;
+  assert.equal(showsUsScreen(cust, CSR), false, "stopped by the sharer");
+  // A view request we allowed sends our screen, it does not show theirs.
+  cust = receive(cust, CSR, { type: "request", request_id: 8, capability: "view_desktop" }).book;
+  cust = decide(cust, CSR, 8, true).book;
+  assert.equal(showsUsScreen(cust, CSR), false, "their view of us");
 });

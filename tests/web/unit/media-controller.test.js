@@ -271,3 +271,33 @@ test("display mode: the viewer asks on media; the sender applies it to the scree
   assert.equal(track.contentHint, "detail", "unknown modes are dropped");
   assert.equal(media.remote.size, 0, "not taken for a stream announcement");
 });
+
+/** A stream arriving from a peer (a MediaStream is an EventTarget). */
+function remoteStream() {
+  const track = new FakeTrack();
+  return Object.assign(new EventTarget(), { id: `r${++streams}`, track, getTracks: () => [track], getVideoTracks: () => [track] });
+}
+
+test("a peer's screen track shows only while a consent lets it show us (a native peer keeps its track when consent ends)", () => {
+  const { media, from, mediaFrom } = world();
+  const stream = remoteStream();
+  // The native customer's screen track is there from the start, carrying nothing yet.
+  media.onRemoteVideo(CUST, /** @type {any} */ (stream.track), /** @type {any} */ (stream));
+  assert.deepEqual(media.videos("screen"), [], "nothing before the customer allowed it");
+  media.request(CUST, "control_desktop");
+  assert.deepEqual(media.videos("screen"), [], "nor while asking");
+  from(CUST, { type: "decision", request_id: 1, allowed: true });
+  assert.deepEqual(media.videos("screen").map((v) => v.stream.id), [stream.id], "shown once allowed");
+  from(CUST, { type: "revoke", request_id: 1 });
+  assert.deepEqual(media.videos("screen"), [], "gone when the customer revokes, though the track lives on");
+  media.request(CUST, "view_desktop");
+  from(CUST, { type: "decision", request_id: 2, allowed: true });
+  assert.deepEqual(media.videos("screen").map((v) => v.stream.id), [stream.id], "the same track shows again when allowed again");
+  media.endRequest(CUST, "out", 2);
+  assert.deepEqual(media.videos("screen"), [], "gone when we stop");
+  // A camera needs no screen consent.
+  const camera = remoteStream();
+  mediaFrom(CUST, { type: "stream", stream_id: camera.id, source: "camera" });
+  media.onRemoteVideo(CUST, /** @type {any} */ (camera.track), /** @type {any} */ (camera));
+  assert.deepEqual(media.videos("camera").map((v) => v.stream.id), [camera.id]);
+});

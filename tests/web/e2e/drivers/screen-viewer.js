@@ -111,3 +111,26 @@ export const keyStroke = (letter) =>
 
 /** What the page sent on control channels (the dashboard's own, not the test's). @param {import('playwright-core').Page} page */
 export const sentByPage = (page) => page.evaluate(() => window.__sent.filter((s) => !s.ours).map((s) => ({ label: s.label, ...s.msg })));
+
+/**
+ * The colour of the decoded picture at the surface point (`fx`, `fy`) of the
+ * video in `figure`, as [r, g, b] (drawn into a canvas at the video's size).
+ * @param {import('playwright-core').Page} page
+ * @param {number} fx @param {number} fy
+ * @param {string} [figure] selector of the viewer's <figure>
+ * @returns {Promise<number[]>}
+ */
+export function videoPixel(page, fx, fy, figure = "#screen-videos figure[data-source=screen]") {
+  return page.evaluate(
+    ([sel, x, y]) => {
+      const v = /** @type {HTMLVideoElement} */ (document.querySelector(`${sel} video`));
+      const c = document.createElement("canvas");
+      c.width = v.videoWidth;
+      c.height = v.videoHeight;
+      const g = /** @type {CanvasRenderingContext2D} */ (c.getContext("2d"));
+      g.drawImage(v, 0, 0);
+      return Array.from(g.getImageData(Math.floor(x * (c.width - 1)), Math.floor(y * (c.height - 1)), 1, 1).data).slice(0, 3);
+    },
+    /** @type {[string, number, number]} */ ([figure, fx, fy]),
+  );
+}

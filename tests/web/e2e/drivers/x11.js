@@ -241,15 +241,18 @@ export function writePng(shot, path) {
  */
 
 /**
- * `xev` on a window at the screen's top-left of `width`x`height`, logging the
- * buttons and keys the X server delivers to it, parsed event by event.
- * Resolves once the window is on screen (viewable).
+ * `xev` on a window of `width`x`height` at (`x`, `y`) of the screen (default
+ * its top-left corner), logging the buttons and keys the X server delivers
+ * to it, parsed event by event. Resolves once the window is on screen
+ * (viewable). Its background is white.
  * @param {string} display
  * @param {number} width
  * @param {number} height
+ * @param {number} [x]
+ * @param {number} [y]
  */
-export async function startXev(display, width, height) {
-  const child = spawn("xev", ["-display", display, "-geometry", `${width}x${height}+0+0`, "-event", "keyboard", "-event", "button"], {
+export async function startXev(display, width, height, x = 0, y = 0) {
+  const child = spawn("xev", ["-display", display, "-geometry", `${width}x${height}+${x}+${y}`, "-event", "keyboard", "-event", "button"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
