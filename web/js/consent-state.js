@@ -108,10 +108,14 @@ export function controlTargets(book) {
  * @param {ParticipantId} peer
  */
 export function showsUsScreen(book, peer) {
-  return book.requests.some(
-    (r) => r.peer === peer && r.status === "allowed" && (r.dir === "out") === approverSendsScreen(r.capability),
-  );
+  return book.requests.some((r) => r.peer === peer && r.status === "allowed" && (r.dir === "out" ? ASKED_SCREEN : OFFERED_SCREEN).has(r.capability));
 }
+
+// Named one by one rather than "not share_*": capabilities about other things may come.
+/** What we ask a peer for that has it send us its screen once allowed. */
+const ASKED_SCREEN = new Set(["view_desktop", "control_desktop", "view_application", "control_application"]);
+/** What a peer offers that has it send us its screen once we allow it. */
+const OFFERED_SCREEN = new Set(["share_view", "share_control"]);
 
 /**
  * A live (pending or allowed) request of ours, by peer, capability and surface.
