@@ -58,6 +58,9 @@ impl ConsentDesk {
                 }
                 None => self.deny(*from, *request_id).await,
             },
+            // The consent window has no question for file transfer or system information
+            // yet: nobody can allow them here, so they are denied at once.
+            Event::FilesPrompt { from, request_id, .. } => self.deny(*from, *request_id).await,
             Event::ConsentPromptClosed { from, request_id } => {
                 if let Some(ui) = &self.ui {
                     let _ = ui.close_prompt(*from, *request_id);

@@ -19,12 +19,16 @@ use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
 use rtc::peer_connection::configuration::interceptor_registry::{
     CongestionFeedback, configure_congestion_control,
 };
+use tandem_wire::channels::remote_files::{
+    RemoteFilesMessage, TransferMessage, parse_transfer_label, transfer_label,
+};
+use tandem_wire::channels::system_info::SystemInfoMessage;
 use tandem_wire::channels::{
-    ChatMessage, ConsentMessage, ControlMessage, MAX_CHANNEL_MESSAGE_BYTES, MediaMessage, label,
+    ChatMessage, ConsentMessage, ControlMessage, MAX_CHANNEL_MESSAGE_BYTES, MediaMessage, TransferId, label,
 };
 use tandem_wire::{CandidateType, IceCandidate, IceText, ParticipantId, PathProtocol};
 use tokio::sync::mpsc;
-use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelId};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
@@ -44,6 +48,11 @@ const START_BITRATE: f64 = 1_500_000.0;
 const MIN_BITRATE: f64 = 150_000.0;
 const MAX_BITRATE: f64 = 8_000_000.0;
 
+/// A transfer channel reports [`LinkEvent::TransferDrained`] when its buffered
+/// amount falls to this (W3C `bufferedAmountLowThreshold`); the file sender
+/// stops above 1 MiB, so this leaves half of that still queued while it refills.
+pub const TRANSFER_LOW_WATER_BYTES: u32 = 512 * 1024;
+
 /// What a link reports to the session task.
 pub enum LinkEvent {
     /// A local ICE candidate to trickle to the remote participant.
@@ -60,6 +69,28 @@ pub enum LinkEvent {
     State { with: ParticipantId, state: RTCPeerConnectionState },
     /// Something changed that the remote must learn through a new offer.
     NegotiationNeeded { with: ParticipantId },
+    /// A transfer channel (`rfile-<id>`) to `with` is open. `stream` tells this
+    /// channel from an earlier one with the same id (a resumed transfer).
+    TransferOpen {
+        with: ParticipantId,
+        id: TransferId,
+        stream: RTCDataChannelId,
+        channel: Arc<dyn DataChannel>,
+    },
+    /// A message on a transfer channel (at most [`MAX_CHANNEL_MESSAGE_BYTES`]).
+    Transfer { from: ParticipantId, id: TransferId, stream: RTCDataChannelId, data: TransferData },
+    /// A transfer channel's buffered amount fell to [`TRANSFER_LOW_WATER_BYTES`]: send more.
+    TransferDrained { with: ParticipantId, id: TransferId },
+    /// A transfer channel closed.
+    TransferClosed { with: ParticipantId, id: TransferId, stream: RTCDataChannelId },
+}
+
+/// What came on a transfer channel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransferData {
+    Text(TransferMessage),
+    /// A binary message: file bytes.
+    Chunk(Vec<u8>),
 }
 
 /// A decoded message, by channel.
@@ -70,11 +101,20 @@ pub enum Incoming {
     Media(MediaMessage),
     /// From `control` or `control-motion`.
     Control(ControlMessage),
+    RemoteFiles(RemoteFilesMessage),
+    SystemInfo(SystemInfoMessage),
 }
 
-/// The channels this peer reads, and how each decodes.
-const CHANNELS: [&str; 5] =
-    [label::CHAT, label::CONSENT, label::MEDIA, label::CONTROL, label::CONTROL_MOTION];
+/// The channels this peer reads, and how each decodes (besides `rfile-<id>`).
+const CHANNELS: [&str; 7] = [
+    label::CHAT,
+    label::CONSENT,
+    label::MEDIA,
+    label::CONTROL,
+    label::CONTROL_MOTION,
+    label::REMOTE_FILES,
+    label::SYSTEM_INFO,
+];
 
 fn decode_on(label: &str, text: &str) -> Result<Incoming, String> {
     let err = |e: tandem_wire::DecodeError| e.to_string();
@@ -82,6 +122,8 @@ fn decode_on(label: &str, text: &str) -> Result<Incoming, String> {
         label::CHAT => Incoming::Chat(tandem_wire::decode(text).map_err(err)?),
         label::CONSENT => Incoming::Consent(tandem_wire::decode(text).map_err(err)?),
         label::MEDIA => Incoming::Media(tandem_wire::decode(text).map_err(err)?),
+        label::REMOTE_FILES => Incoming::RemoteFiles(tandem_wire::decode(text).map_err(err)?),
+        label::SYSTEM_INFO => Incoming::SystemInfo(tandem_wire::decode(text).map_err(err)?),
         _ => Incoming::Control(tandem_wire::decode(text).map_err(err)?),
     })
 }
@@ -136,7 +178,11 @@ pub struct Link {
     /// The control channels were created by this side.
     control_opened: bool,
     /// Channels asked for before the SCTP association was up (see `create_channel`).
-    pending_channels: Vec<(&'static str, Option<webrtc::data_channel::RTCDataChannelInit>)>,
+    pending_channels: Vec<(ChannelName, Option<webrtc::data_channel::RTCDataChannelInit>)>,
+    /// Fixed-label channels this side created (or will, once SCTP is up), until they close.
+    requested: std::collections::HashSet<&'static str>,
+    /// Open transfer channels (`rfile-<id>`), either side's.
+    transfers: std::collections::HashMap<TransferId, Arc<dyn DataChannel>>,
     /// Candidates that arrived before the remote description.
     early_candidates: Vec<RTCIceCandidateInit>,
     has_remote_description: bool,
@@ -217,6 +263,8 @@ impl Link {
             channels: std::collections::HashMap::new(),
             control_opened: false,
             pending_channels: Vec::new(),
+            requested: std::collections::HashSet::new(),
+            transfers: std::collections::HashMap::new(),
             early_candidates: Vec::new(),
             has_remote_description: false,
             polite,
@@ -379,8 +427,87 @@ impl Link {
             protocol: String::new(),
             negotiated: None,
         };
-        self.create_channel(label::CONTROL, None, events).await?;
-        self.create_channel(label::CONTROL_MOTION, Some(motion), events).await
+        self.create_channel(ChannelName::Fixed(label::CONTROL), None, events).await?;
+        self.create_channel(ChannelName::Fixed(label::CONTROL_MOTION), Some(motion), events).await
+    }
+
+    /// Opens the reliable, ordered channel `label` from this side unless it is
+    /// already open or asked for (`remote-files`, `system-info` on the CSR's side).
+    pub async fn ensure_channel(
+        &mut self,
+        label: &'static str,
+        events: &mpsc::UnboundedSender<LinkEvent>,
+    ) -> Result<(), PeerError> {
+        if self.channels.contains_key(label) || !self.requested.insert(label) {
+            return Ok(());
+        }
+        self.create_channel(ChannelName::Fixed(label), None, events).await
+    }
+
+    /// Opens a channel `rfile-<id>` (reliable, ordered) for a transfer: a new one, or a
+    /// replacement after the old one was lost. [`LinkEvent::TransferOpen`] says when it is open.
+    pub async fn open_transfer(
+        &mut self,
+        id: TransferId,
+        events: &mpsc::UnboundedSender<LinkEvent>,
+    ) -> Result<(), PeerError> {
+        self.create_channel(ChannelName::Transfer(id), None, events).await
+    }
+
+    /// Remembers an open transfer channel (replacing an older one with the same id).
+    pub fn transfer_open(&mut self, id: TransferId, channel: Arc<dyn DataChannel>) {
+        self.transfers.insert(id, channel);
+    }
+
+    /// A transfer channel closed: forgets it if it is the current one for `id`
+    /// (and says so), not when a newer channel already took its place.
+    pub fn transfer_closed(&mut self, id: TransferId, stream: RTCDataChannelId) -> bool {
+        if self.transfers.get(&id).is_some_and(|c| c.id() == stream) {
+            self.transfers.remove(&id);
+            return true;
+        }
+        false
+    }
+
+    /// The stream of `id`'s open channel, if any.
+    pub fn transfer_stream(&self, id: TransferId) -> Option<RTCDataChannelId> {
+        self.transfers.get(&id).map(|c| c.id())
+    }
+
+    /// Bytes handed to `id`'s channel and not yet acknowledged by the remote SCTP
+    /// (the channel's `bufferedAmount`, for back-pressure); `None` when it is not open.
+    pub async fn transfer_buffered(&self, id: TransferId) -> Option<usize> {
+        self.transfers.get(&id)?.outstanding_bytes().await.ok()
+    }
+
+    /// Sends a text message on `id`'s channel; `false` when it is not open.
+    pub async fn send_transfer_text(
+        &self,
+        id: TransferId,
+        message: &TransferMessage,
+    ) -> Result<bool, PeerError> {
+        let Some(channel) = self.transfers.get(&id) else { return Ok(false) };
+        channel.send_text(&tandem_wire::encode(message)).await?;
+        Ok(true)
+    }
+
+    /// Sends file bytes (at most [`MAX_CHANNEL_MESSAGE_BYTES`]) on `id`'s channel; `false` when it is not open.
+    pub async fn send_transfer_chunk(&self, id: TransferId, bytes: &[u8]) -> Result<bool, PeerError> {
+        if bytes.len() > MAX_CHANNEL_MESSAGE_BYTES {
+            return Err(PeerError::WebRtc(format!("a {} byte chunk is over the message limit", bytes.len())));
+        }
+        let Some(channel) = self.transfers.get(&id) else { return Ok(false) };
+        channel.send(bytes::BytesMut::from(bytes)).await?;
+        Ok(true)
+    }
+
+    /// Closes `id`'s channel (the transfer is over, or this side drops it to resume on a new one).
+    pub async fn close_transfer(&mut self, id: TransferId) {
+        if let Some(channel) = self.transfers.remove(&id)
+            && let Err(e) = channel.close().await
+        {
+            tracing::debug!(remote = %self.remote, ?id, error = %e, "closing a transfer channel");
+        }
     }
 
     /// Creates a data channel once the connection can carry it. webrtc 0.21
@@ -389,16 +516,24 @@ impl Link {
     /// up) the channel waits in `pending_channels`.
     async fn create_channel(
         &mut self,
-        label: &'static str,
+        name: ChannelName,
         init: Option<webrtc::data_channel::RTCDataChannelInit>,
         events: &mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<(), PeerError> {
         if self.channels.is_empty() {
-            self.pending_channels.push((label, init));
+            self.pending_channels.push((name, init));
             return Ok(());
         }
-        let channel = self.pc.create_data_channel(label, init).await?;
-        spawn_reader(self.remote, label, channel, events.clone());
+        match name {
+            ChannelName::Fixed(label) => {
+                let channel = self.pc.create_data_channel(label, init).await?;
+                spawn_reader(self.remote, label, channel, events.clone());
+            }
+            ChannelName::Transfer(id) => {
+                let channel = self.pc.create_data_channel(&transfer_label(id), init).await?;
+                spawn_transfer_reader(self.remote, id, channel, events.clone());
+            }
+        }
         Ok(())
     }
 
@@ -410,8 +545,8 @@ impl Link {
         events: &mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<(), PeerError> {
         self.channels.insert(label, channel);
-        for (label, init) in std::mem::take(&mut self.pending_channels) {
-            self.create_channel(label, init, events).await?;
+        for (name, init) in std::mem::take(&mut self.pending_channels) {
+            self.create_channel(name, init, events).await?;
         }
         Ok(())
     }
@@ -419,6 +554,7 @@ impl Link {
     /// Forgets a closed data channel.
     pub fn channel_closed(&mut self, label: &'static str) {
         self.channels.remove(label);
+        self.requested.remove(label);
     }
 
     /// Sends a message on the channel `label` if it is open; returns whether it was sent.
@@ -468,6 +604,13 @@ fn candidate_type(typ: RTCIceCandidateType) -> Option<CandidateType> {
     }
 }
 
+/// A data channel this side creates.
+#[derive(Debug, Clone, Copy)]
+enum ChannelName {
+    Fixed(&'static str),
+    Transfer(TransferId),
+}
+
 /// Forwards the connection's callbacks as [`LinkEvent`]s.
 struct Handler {
     remote: ParticipantId,
@@ -509,6 +652,10 @@ impl PeerConnectionEventHandler for Handler {
             Ok(name) if CHANNELS.contains(&name) => {
                 let label = CHANNELS.into_iter().find(|l| *l == name).expect("listed");
                 spawn_reader(self.remote, label, channel, self.events.clone())
+            }
+            Ok(name) if parse_transfer_label(name).is_some() => {
+                let id = parse_transfer_label(name).expect("checked by the guard");
+                spawn_transfer_reader(self.remote, id, channel, self.events.clone())
             }
             Ok(other) => {
                 tracing::warn!(remote = %self.remote, label = other, "ignoring an unknown data channel")
@@ -553,6 +700,55 @@ fn spawn_reader(
             }
         }
         let _ = events.send(LinkEvent::ChannelClosed { with: from, label });
+    });
+}
+
+/// Reads a transfer channel until it closes: each message size-limited, text
+/// decoded as a [`TransferMessage`], binary passed on as file bytes; a fall of
+/// the buffered amount is reported so that the sender goes on.
+fn spawn_transfer_reader(
+    from: ParticipantId,
+    id: TransferId,
+    channel: Arc<dyn DataChannel>,
+    events: mpsc::UnboundedSender<LinkEvent>,
+) {
+    tokio::spawn(async move {
+        let stream = channel.id();
+        if let Err(e) = channel.set_buffered_amount_low_threshold(TRANSFER_LOW_WATER_BYTES).await {
+            tracing::debug!(%from, ?id, error = %e, "transfer channel: no low-water mark");
+        }
+        while let Some(event) = channel.poll().await {
+            let event = match event {
+                DataChannelEvent::OnOpen => {
+                    LinkEvent::TransferOpen { with: from, id, stream, channel: channel.clone() }
+                }
+                DataChannelEvent::OnBufferedAmountLow => LinkEvent::TransferDrained { with: from, id },
+                DataChannelEvent::OnMessage(msg) => {
+                    let read = if msg.data.len() > MAX_CHANNEL_MESSAGE_BYTES {
+                        Err(format!("{} bytes, over the {MAX_CHANNEL_MESSAGE_BYTES} limit", msg.data.len()))
+                    } else if msg.is_string {
+                        std::str::from_utf8(&msg.data)
+                            .map_err(|_| "not UTF-8 text".to_owned())
+                            .and_then(|t| tandem_wire::decode(t).map_err(|e| e.to_string()))
+                            .map(TransferData::Text)
+                    } else {
+                        Ok(TransferData::Chunk(msg.data.to_vec()))
+                    };
+                    match read {
+                        Ok(data) => LinkEvent::Transfer { from, id, stream, data },
+                        Err(reason) => {
+                            LinkEvent::BadMessage { from, reason: format!("rfile-{}: {reason}", id.0) }
+                        }
+                    }
+                }
+                DataChannelEvent::OnClose => break,
+                _ => continue,
+            };
+            if events.send(event).is_err() {
+                break;
+            }
+        }
+        let _ = events.send(LinkEvent::TransferClosed { with: from, id, stream });
     });
 }
 

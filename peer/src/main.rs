@@ -83,6 +83,13 @@ struct NetArgs {
     /// requests can be allowed but input is dropped.
     #[arg(long)]
     accept_control: bool,
+    /// A folder a CSR may browse with advanced file transfer, once you allow it
+    /// (repeat for several, at most 16). Default: your home folder.
+    #[arg(long, value_name = "DIR")]
+    files_root: Vec<std::path::PathBuf>,
+    /// The most bytes one file transfer may move (default 16 GiB).
+    #[arg(long, value_name = "BYTES")]
+    max_transfer_bytes: Option<u64>,
 }
 
 impl NetArgs {
@@ -178,6 +185,13 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
         None
     };
     let controls = session::Controls { policy, input, ..Default::default() };
+    let mut files = session::FilesConfig::default();
+    if !net.files_root.is_empty() {
+        files.roots = net.files_root.clone();
+    }
+    if let Some(max) = net.max_transfer_bytes {
+        files.max_transfer_bytes = max;
+    }
     // Devices are opened before joining, so that a missing camera is reported up front.
     let setup = MediaSetup::start(&media)?;
     for warning in &setup.warnings {
@@ -211,8 +225,17 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
             desk.on_event(&event).await;
         }
     });
-    let result =
-        session::run_with(&server, entry, link_config, setup.media(), controls, command_rx, event_tx).await;
+    let result = session::run_with_files(
+        &server,
+        entry,
+        link_config,
+        setup.media(),
+        controls,
+        files,
+        command_rx,
+        event_tx,
+    )
+    .await;
     drop(setup);
     let _ = printer.await;
     match result? {
@@ -266,6 +289,65 @@ fn print_event(event: &Event) {
         Event::ConsentPromptClosed { .. } => {}
         Event::Consent { with, capability, outcome, .. } => {
             println!("consent: {} with {with}: {}", capability.as_str(), outcome.as_str());
+        }
+        Event::FilesPrompt { name, ask, .. } => match ask {
+            session::FilesAsk::Open { roots } => {
+                println!("{name} asks for advanced file transfer in {}", roots.join(", "))
+            }
+            session::FilesAsk::SystemInfo => println!("{name} asks for this computer's system information"),
+            session::FilesAsk::Transfer(summary) => {
+                let way = match summary.direction {
+                    session::Direction::Download => "copy from this computer",
+                    session::Direction::Upload => "copy to this computer",
+                };
+                println!(
+                    "{name} asks to {way}: \"{}\" ({} files, {} bytes){}",
+                    summary.item,
+                    summary.files,
+                    summary.bytes,
+                    if summary.overwrite { ", replacing existing files" } else { "" }
+                );
+            }
+        },
+        Event::FilesOpened { with, roots, max_transfer_bytes } => {
+            let labels: Vec<&str> = roots.iter().map(|r| r.label.as_str()).collect();
+            println!(
+                "file transfer with {with} open: {} (up to {max_transfer_bytes} bytes each)",
+                labels.join(", ")
+            );
+        }
+        Event::FilesClosed { with, code } => println!("file transfer with {with} closed ({code:?})"),
+        Event::FilesListing { with, entries, .. } => {
+            for e in entries {
+                println!("{with}: {:?} {} {} bytes", e.kind, e.name.as_str(), e.size);
+            }
+        }
+        Event::FilesListFailed { with, code, .. } => println!("listing at {with} failed ({code:?})"),
+        Event::TransferProgress { with, id, progress } => {
+            println!(
+                "transfer {} with {with}: {} of {} bytes",
+                id.0, progress.confirmed_bytes, progress.total_bytes
+            );
+        }
+        Event::TransferFile { id, path, sha256, .. } => {
+            println!("transfer {}: {} in place, SHA-256 {}", id.0, path.as_str(), sha256.as_str());
+        }
+        Event::TransferFinished { with, id, progress } => {
+            println!("transfer {} with {with} complete ({} bytes)", id.0, progress.total_bytes);
+        }
+        Event::TransferFailed { with, id, code } => {
+            println!("transfer {} with {with} failed ({code:?})", id.0)
+        }
+        Event::SystemInfo { from, report } => {
+            // Text only: every value is printed as the plain string it is.
+            println!("system information of {from}:");
+            match serde_json::to_string_pretty(report) {
+                Ok(text) => println!("{text}"),
+                Err(e) => println!("(cannot show it: {e})"),
+            }
+        }
+        Event::SystemInfoRefused { from, reason } => {
+            println!("{from} sent no system information ({reason:?})")
         }
         Event::Refused { code, request } => {
             println!(

@@ -313,8 +313,8 @@ fn digest_hex(hasher: &Sha256) -> Sha256Hex {
 
 /// One end of one transfer.
 pub enum Transfer {
-    Send(Sender<Box<dyn FileSource + Send>>),
-    Receive(Receiver<Box<dyn FileSink + Send>>),
+    Send(Sender<Box<dyn FileSource + Send + Sync>>),
+    Receive(Receiver<Box<dyn FileSink + Send + Sync>>),
 }
 
 impl Transfer {

@@ -6,7 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tandem_wire::channels::{Capability, ChatMessage, ConsentMessage, MediaMessage, RequestId, label};
+use tandem_wire::channels::remote_files::{
+    DirEntry, ListId, RelativePath, RemotePath, Root, TransferErrorCode,
+};
+use tandem_wire::channels::system_info::{InfoRefusal, InfoRequestId, SystemReport};
+use tandem_wire::channels::{
+    Capability, ChatMessage, ConsentMessage, MediaMessage, RequestId, Sha256Hex, TransferId, label,
+};
 use tandem_wire::{
     ChatText, ClientMessage, EndReason, ErrorCode, IceServer, InviteToken, ParticipantId, ParticipantInfo,
     Role, Sdp, ServerMessage, SessionInfo,
@@ -18,21 +24,28 @@ use crate::PeerError;
 use crate::consent::{Action, ConsentBook, Policy, Scope};
 use crate::control::x11::X11Injector;
 use crate::control::{InputGate, Surface};
+use crate::files::transfer::Progress;
 use crate::link::{Incoming, Link, LinkConfig, LinkEvent, Path};
 use crate::media::{Media, MediaKind};
 use crate::negotiation::makes_offer;
 use crate::signaling::{Connection, Entry};
 use crate::turn_tunnel::IceRoutes;
 
+mod files;
 mod screen;
 use crate::video::x11_window::X11Windows;
 use crate::video::{DisplayMode, WindowId};
+pub use files::{Direction, FilesAsk, FilesConfig, TransferSummary};
 
 /// Consent messages kept per participant while its consent channel is not open.
 const MAX_PENDING_CONSENT: usize = 32;
 
 /// How often the selected candidate pairs are checked for a change worth reporting.
 const PATH_CHECK: Duration = Duration::from_secs(5);
+
+/// How often file transfers are looked at without an event (expiry; a sender
+/// waiting on a full channel whose low-water event was missed).
+const FILES_TICK: Duration = Duration::from_millis(200);
 
 /// What the application asks of the session.
 #[derive(Debug, PartialEq)]
@@ -70,6 +83,30 @@ pub enum Command {
     /// As a controller: input for `to`'s screen (sent only once `to` allowed control; the
     /// control channels open on first use, and what is sent before they are open is dropped).
     Control { to: ParticipantId, message: tandem_wire::channels::ControlMessage },
+    /// As a CSR: ask `to` for advanced file transfer (TOOL-5); [`Event::FilesOpened`] or [`Event::FilesClosed`].
+    FilesOpen { to: ParticipantId },
+    /// As a CSR: list a folder of `to`'s; [`Event::FilesListing`] pages or [`Event::FilesListFailed`].
+    FilesList { to: ParticipantId, list_id: ListId, path: RemotePath },
+    /// As a CSR: download a file or folder of `from`'s into the local folder `into` (its tree kept).
+    FilesDownload { from: ParticipantId, id: TransferId, path: RemotePath, into: std::path::PathBuf },
+    /// As a CSR: upload the local file or folder `local` into `folder` of `to`'s.
+    FilesUpload {
+        to: ParticipantId,
+        id: TransferId,
+        local: std::path::PathBuf,
+        folder: RemotePath,
+        overwrite: bool,
+    },
+    /// Cancel a transfer (either side): partial files are removed.
+    FilesCancel { with: ParticipantId, id: TransferId },
+    /// "End file transfer" (either side): every transfer with `with` stops.
+    FilesClose { with: ParticipantId },
+    /// As a CSR: drop transfer `id`'s channel as a lost connection would and carry on over
+    /// a new one from the last confirmed place (`resume`): for "retry" and for tests.
+    FilesInterrupt { with: ParticipantId, id: TransferId },
+    /// As a CSR: ask `to` for its system information (TOOL-7); [`Event::SystemInfo`] or
+    /// [`Event::SystemInfoRefused`].
+    RequestSystemInfo { to: ParticipantId, request_id: InfoRequestId },
 }
 
 /// What the session tells the application.
@@ -78,7 +115,12 @@ pub enum Event {
     /// Waiting in the lobby for the CSR.
     Lobby,
     /// In the session. `invite` is set for the CSR who created it.
-    Joined { session: SessionInfo, me: ParticipantId, role: Role, invite: Option<(InviteToken, String)> },
+    Joined {
+        session: SessionInfo,
+        me: ParticipantId,
+        role: Role,
+        invite: Option<(InviteToken, String)>,
+    },
     /// The participants list changed.
     Participants(Vec<ParticipantInfo>),
     /// The peer connection to a participant is up (again, after an ICE restart).
@@ -86,18 +128,33 @@ pub enum Event {
     /// The peer connection to a participant failed; an ICE restart follows.
     ConnectionFailed(ParticipantId),
     /// The path to a participant (the selected candidate pair) is now this; also reported to the server.
-    Path { with: ParticipantId, path: Path },
+    Path {
+        with: ParticipantId,
+        path: Path,
+    },
     /// The control channels to a participant are open (either side): input flows from now on.
     ControlReady(ParticipantId),
     /// The chat channel to a participant is open: chat to them is delivered from now on.
     ChatReady(ParticipantId),
     /// A chat message arrived.
-    Chat { from: ParticipantId, text: String, private: bool },
+    Chat {
+        from: ParticipantId,
+        text: String,
+        private: bool,
+    },
     /// Someone asks this machine's person for a capability: show the prompt. `name`
     /// is theirs as the server knows it, with the site's organisation for a CSR.
-    ConsentPrompt { from: ParticipantId, name: String, request_id: RequestId, capability: Capability },
+    ConsentPrompt {
+        from: ParticipantId,
+        name: String,
+        request_id: RequestId,
+        capability: Capability,
+    },
     /// That prompt is no longer pending (answered, timed out, withdrawn).
-    ConsentPromptClosed { from: ParticipantId, request_id: RequestId },
+    ConsentPromptClosed {
+        from: ParticipantId,
+        request_id: RequestId,
+    },
     /// A consent decision or end (also sent to the server for the report).
     Consent {
         with: ParticipantId,
@@ -107,7 +164,77 @@ pub enum Event {
         outcome: tandem_wire::ConsentOutcome,
     },
     /// The server refused a request (for example ending the session as a customer).
-    Refused { code: ErrorCode, request: Option<String> },
+    Refused {
+        code: ErrorCode,
+        request: Option<String>,
+    },
+    /// Someone asks this machine's person for advanced file transfer, one
+    /// transfer (name, size, direction) or system information: answer with
+    /// [`Command::Decide`]; no answer in 30 s is a no. Closed by [`Event::ConsentPromptClosed`].
+    FilesPrompt {
+        from: ParticipantId,
+        name: String,
+        request_id: RequestId,
+        ask: FilesAsk,
+    },
+    /// File transfer with `with` is open: these are the folders this side may browse.
+    FilesOpened {
+        with: ParticipantId,
+        roots: Vec<Root>,
+        max_transfer_bytes: u64,
+    },
+    /// File transfer with `with` is closed, or was refused (`denied`, `application_sharing_active`, ...).
+    FilesClosed {
+        with: ParticipantId,
+        code: TransferErrorCode,
+    },
+    /// One page of a folder's listing.
+    FilesListing {
+        with: ParticipantId,
+        list_id: ListId,
+        entries: Vec<DirEntry>,
+        last: bool,
+        unlisted: u32,
+    },
+    FilesListFailed {
+        with: ParticipantId,
+        list_id: ListId,
+        code: TransferErrorCode,
+    },
+    /// How far a transfer is (about every 1/16 of it, at least 1 MiB apart).
+    TransferProgress {
+        with: ParticipantId,
+        id: TransferId,
+        progress: Progress,
+    },
+    /// A file of a transfer this side received is checked and in place, with its SHA-256.
+    TransferFile {
+        with: ParticipantId,
+        id: TransferId,
+        path: RelativePath,
+        sha256: Sha256Hex,
+    },
+    /// A transfer is complete; `progress.sent_bytes` counts file bytes sent, resent ones again.
+    TransferFinished {
+        with: ParticipantId,
+        id: TransferId,
+        progress: Progress,
+    },
+    /// A transfer failed or was cancelled (`ended`); partial files were removed.
+    TransferFailed {
+        with: ParticipantId,
+        id: TransferId,
+        code: TransferErrorCode,
+    },
+    /// `from`'s system information, after their person allowed it.
+    SystemInfo {
+        from: ParticipantId,
+        report: Box<SystemReport>,
+    },
+    SystemInfoRefused {
+        from: ParticipantId,
+        reason: InfoRefusal,
+    },
 }
 
 /// Where remote control input goes on this machine: the injector and the shared surface.
@@ -153,6 +280,21 @@ pub async fn run_with(
     config: LinkConfig,
     media: Media,
     controls: Controls,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<Event>,
+) -> Result<Option<EndReason>, PeerError> {
+    run_with_files(server, entry, config, media, controls, FilesConfig::default(), commands, events).await
+}
+
+/// [`run_with`] with the customer's file transfer settings (granted folders, size cap).
+#[allow(clippy::too_many_arguments)]
+pub async fn run_with_files(
+    server: &str,
+    entry: Entry,
+    config: LinkConfig,
+    media: Media,
+    controls: Controls,
+    files: FilesConfig,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
 ) -> Result<Option<EndReason>, PeerError> {
@@ -175,11 +317,13 @@ pub async fn run_with(
         gate: InputGate::default(),
         input: controls.input,
         counters: controls.counters,
+        files: files::Files::new(files),
         config,
         media,
     };
     let (link_tx, mut link_rx) = mpsc::unbounded_channel();
     let mut path_check = tokio::time::interval(PATH_CHECK);
+    let mut files_tick = tokio::time::interval(FILES_TICK);
     let result = loop {
         let refresh_at = state.refresh_at;
         let consent_deadline = state.consent.next_deadline().map(tokio::time::Instant::from_std);
@@ -198,6 +342,7 @@ pub async fn run_with(
                 }
             }
             _ = path_check.tick() => state.report_paths(&mut conn, &events).await?,
+            _ = files_tick.tick() => state.files_tick(&events).await?,
             _ = sleep_until(consent_deadline), if consent_deadline.is_some() => {
                 let actions = state.consent.tick(std::time::Instant::now());
                 state.perform(actions, &mut conn, &events).await?;
@@ -212,16 +357,20 @@ pub async fn run_with(
                 Some(Command::Admit(participant_id)) => conn.send(&ClientMessage::Admit { participant_id }).await?,
                 Some(Command::Refuse(participant_id)) => conn.send(&ClientMessage::Refuse { participant_id }).await?,
                 Some(Command::Decide { from, request_id, allowed, window }) => {
-                    let allowed = state.application_answer(from, request_id, allowed, window);
-                    match state.consent.decide(from, request_id, allowed) {
-                        Ok(actions) => state.perform(actions, &mut conn, &events).await?,
-                        Err(e) => tracing::info!(error = %e, "a consent answer that no longer applies"),
+                    // File transfer and system information prompts are answered in files.rs.
+                    if !state.files_decide(from, request_id, allowed, &events).await? {
+                        let allowed = state.application_answer(from, request_id, allowed, window);
+                        match state.consent.decide(from, request_id, allowed) {
+                            Ok(actions) => state.perform(actions, &mut conn, &events).await?,
+                            Err(e) => tracing::info!(error = %e, "a consent answer that no longer applies"),
+                        }
                     }
                 }
                 Some(Command::StopAll) => {
                     let mut actions = state.consent.revoke_all();
                     actions.extend(state.consent.stop_shares());
                     state.perform(actions, &mut conn, &events).await?;
+                    state.files_stop_all(&events).await?;
                 }
                 Some(Command::Share { capability }) => {
                     let customers: Vec<ParticipantId> = state
@@ -252,6 +401,20 @@ pub async fn run_with(
                     if !sent {
                         tracing::warn!(%to, "media channel not open; display mode not asked");
                     }
+                }
+                Some(Command::FilesOpen { to }) => state.files_open(to, &link_tx).await?,
+                Some(Command::FilesList { to, list_id, path }) => state.files_list(to, list_id, path, &link_tx).await?,
+                Some(Command::FilesDownload { from, id, path, into }) => {
+                    state.files_download(from, id, path, into, &link_tx, &events).await?
+                }
+                Some(Command::FilesUpload { to, id, local, folder, overwrite }) => {
+                    state.files_upload(to, id, local, folder, overwrite, &link_tx, &events).await?
+                }
+                Some(Command::FilesCancel { with, id }) => state.files_cancel(with, id, &events).await?,
+                Some(Command::FilesClose { with }) => state.files_close(with, &link_tx, &events).await?,
+                Some(Command::FilesInterrupt { with, id }) => state.files_interrupt(with, id, &link_tx).await?,
+                Some(Command::RequestSystemInfo { to, request_id }) => {
+                    state.system_info_request(to, request_id, &link_tx).await?
                 }
                 Some(Command::Leave) | None => {
                     let _ = conn.send(&ClientMessage::Leave {}).await;
@@ -292,6 +455,8 @@ struct State {
     gate: InputGate,
     input: Option<InputTarget>,
     counters: Arc<InputCounters>,
+    /// Advanced file transfer and system information, both sides (files.rs).
+    files: files::Files,
     config: LinkConfig,
     media: Media,
 }
@@ -432,6 +597,7 @@ impl State {
             }
             self.paths.remove(&id);
             self.pending_consent.remove(&id);
+            self.files_forget(id);
             // Whatever they were allowed ends with them: a return asks again.
             let actions = self.consent.forget(id);
             self.perform(actions, conn, events).await?;
@@ -479,6 +645,7 @@ impl State {
                         label::CHAT => emit(events, Event::ChatReady(with)).await,
                         label::CONTROL => emit(events, Event::ControlReady(with)).await,
                         label::CONSENT => self.flush_consent(with).await,
+                        label::REMOTE_FILES | label::SYSTEM_INFO => self.files_channel_open(with).await,
                         _ => {}
                     }
                 }
@@ -514,6 +681,10 @@ impl State {
                 }
             }
             LinkEvent::NegotiationNeeded { with } => self.renegotiate(with, conn).await?,
+            event @ (LinkEvent::TransferOpen { .. }
+            | LinkEvent::Transfer { .. }
+            | LinkEvent::TransferDrained { .. }
+            | LinkEvent::TransferClosed { .. }) => self.on_transfer_link(event, events).await?,
         }
         Ok(())
     }
@@ -579,6 +750,8 @@ impl State {
             }
             // Stream announcements: this peer shows every video by its stream id.
             Incoming::Media(_) => {}
+            Incoming::RemoteFiles(message) => self.on_remote_files(from, message, events).await?,
+            Incoming::SystemInfo(message) => self.on_system_info(from, message, events).await?,
         }
         Ok(())
     }
@@ -637,6 +810,7 @@ impl State {
                     }
                     conn.send(&ClientMessage::ConsentRecord { with, capability, incoming, outcome }).await?;
                     emit(events, Event::Consent { with, request_id, capability, incoming, outcome }).await;
+                    self.files_check_application_sharing(events).await?;
                 }
             }
         }

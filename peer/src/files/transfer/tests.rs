@@ -667,14 +667,18 @@ fn several_transfers_run_at_once_and_a_lost_one_waits_then_expires() {
         let id = TransferId(i as u32 + 1);
         let manifest = Manifest::new(vec![file(&format!("t{i}"), size)], u64::MAX).unwrap();
         let source = MemSource { files: [(0, pattern(size, i as u8))].into(), ..Default::default() };
-        let sender =
-            Sender::new(manifest, 0, Box::new(source) as Box<dyn FileSource + Send>, SenderConfig::default());
+        let sender = Sender::new(
+            manifest,
+            0,
+            Box::new(source) as Box<dyn FileSource + Send + Sync>,
+            SenderConfig::default(),
+        );
         senders.insert(id, Transfer::Send(sender)).unwrap();
-        let sink = Box::new(MemSink::default()) as Box<dyn FileSink + Send>;
+        let sink = Box::new(MemSink::default()) as Box<dyn FileSink + Send + Sync>;
         receivers.insert(id, Transfer::Receive(Receiver::new(sink, NO_CAP))).unwrap();
     }
     // The limit: a fourth is busy.
-    let extra = Receiver::new(Box::new(MemSink::default()) as Box<dyn FileSink + Send>, NO_CAP);
+    let extra = Receiver::new(Box::new(MemSink::default()) as Box<dyn FileSink + Send + Sync>, NO_CAP);
     assert_eq!(receivers.insert(TransferId(9), Transfer::Receive(extra)), Err(TransferErrorCode::Busy));
 
     // Round robin, one message per transfer per turn, so that they interleave.
@@ -731,7 +735,7 @@ fn several_transfers_run_at_once_and_a_lost_one_waits_then_expires() {
 
     // A transfer whose channel closes waits for a resume, then expires; its partial file goes.
     let manifest = Manifest::new(vec![file("lost", 2 * MIB as usize)], u64::MAX).unwrap();
-    let mut r = Receiver::new(Box::new(MemSink::default()) as Box<dyn FileSink + Send>, NO_CAP);
+    let mut r = Receiver::new(Box::new(MemSink::default()) as Box<dyn FileSink + Send + Sync>, NO_CAP);
     r.on_message(TransferMessage::Manifest {
         entries: tandem_wire::channels::remote_files::ManifestPage::new(manifest.entries().to_vec()).unwrap(),
         last: true,
