@@ -29,18 +29,16 @@
 use std::io;
 use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
-use std::os::fd::AsFd as _;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use stun::message::Message;
-use tokio::io::Interest;
-use tokio::net::UdpSocket;
 
 use super::bindings::{self, Bindings};
 use super::channel_data::{self, HEADER};
 use super::mmsg::{Outgoing, RecvBatch};
 use super::policy::PeerPolicy;
+use super::udp::RelayUdpSocket;
 use crate::metrics::{Metrics, RelayDirection};
 
 /// Datagrams per read on the listening socket, which carries every client.
@@ -53,19 +51,19 @@ const MTU: usize = 1500;
 
 /// What the listener and the relayed sockets share.
 pub struct FastPath {
-    bindings: RwLock<Bindings<Arc<UdpSocket>>>,
+    bindings: RwLock<Bindings<Arc<RelayUdpSocket>>>,
     /// The listening socket, which peer data leaves through to the clients.
-    listener: Arc<UdpSocket>,
+    listener: Arc<RelayUdpSocket>,
     metrics: Arc<Metrics>,
 }
 
 impl FastPath {
-    pub fn new(listener: Arc<UdpSocket>, policy: PeerPolicy, metrics: Arc<Metrics>) -> Self {
+    pub fn new(listener: Arc<RelayUdpSocket>, policy: PeerPolicy, metrics: Arc<Metrics>) -> Self {
         Self { bindings: RwLock::new(Bindings::new(policy)), listener, metrics }
     }
 
     /// A relayed socket was made, at `relayed` (the XOR-RELAYED-ADDRESS the server will answer).
-    pub fn relay_opened(&self, relayed: SocketAddr, socket: Arc<UdpSocket>) {
+    pub fn relay_opened(&self, relayed: SocketAddr, socket: Arc<RelayUdpSocket>) {
         self.write().relay_opened(relayed, socket);
     }
 
@@ -99,7 +97,7 @@ impl FastPath {
         let now = Instant::now();
         let Inbox { batch, fates, held, out, .. } = inbox;
         out.clear();
-        let mut relay: Option<Arc<UdpSocket>> = None;
+        let mut relay: Option<Arc<RelayUdpSocket>> = None;
         for (i, r) in batch.received().iter().enumerate() {
             let route = (!r.truncated && !held.contains(&r.from))
                 .then(|| channel_data::parse(batch.datagram(r)))
@@ -154,12 +152,11 @@ impl FastPath {
         self.flush(&self.listener, batch, out, RelayDirection::ToClient).await;
     }
 
-    /// Sends `out` from `batch` on `socket`, waiting for room if the socket
-    /// buffer is full; a datagram the kernel refuses is skipped. Counts what
-    /// was sent (peer payload: without the ChannelData header to clients).
+    /// Sends `out` from `batch` on `socket` and counts what was sent (peer
+    /// payload: without the ChannelData header to clients).
     async fn flush(
         &self,
-        socket: &UdpSocket,
+        socket: &RelayUdpSocket,
         batch: &RecvBatch,
         out: &[Outgoing],
         direction: RelayDirection,
@@ -169,33 +166,14 @@ impl FastPath {
             RelayDirection::ToClient => HEADER,
         };
         let counter = self.metrics.turn_relayed(direction);
-        let mut rest = out;
-        while !rest.is_empty() {
-            match socket.try_io(Interest::WRITABLE, || batch.send(socket.as_fd(), rest)) {
-                Ok(n) => {
-                    for o in &rest[..n] {
-                        counter.count(o.range.len() - framing);
-                    }
-                    rest = &rest[n..];
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if socket.writable().await.is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    tracing::debug!(to = %rest[0].to, error = %e, "relayed datagram not sent");
-                    rest = &rest[1..];
-                }
-            }
-        }
+        socket.send_batch(batch, out, |o| counter.count(o.range.len() - framing)).await;
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Bindings<Arc<UdpSocket>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Bindings<Arc<RelayUdpSocket>>> {
         self.bindings.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Bindings<Arc<UdpSocket>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Bindings<Arc<RelayUdpSocket>>> {
         self.bindings.write().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -239,16 +217,9 @@ impl Inbox {
 
     /// Waits until `socket` is readable and reads what is queued there (one
     /// `recvmmsg`); every datagram read is for the server until a `forward_*`
-    /// takes it. A read finding nothing clears the readiness and waits again.
-    pub async fn fill(&mut self, socket: &UdpSocket) -> io::Result<()> {
-        loop {
-            socket.readable().await?;
-            match socket.try_io(Interest::READABLE, || self.batch.recv(socket.as_fd())) {
-                Ok(_) => break,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
-            }
-        }
+    /// takes it.
+    pub async fn fill(&mut self, socket: &RelayUdpSocket) -> io::Result<()> {
+        socket.read_batch(&mut self.batch).await?;
         self.fates.clear();
         self.fates.resize(self.batch.received().len(), Fate::Server);
         self.next = 0;

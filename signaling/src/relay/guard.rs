@@ -33,19 +33,17 @@ use stun::message::{
     METHOD_CREATE_PERMISSION, METHOD_SEND, Message, MessageType, Setter,
 };
 use tandem_turn_config::{CredentialError, CredentialMinter};
-use tokio::net::UdpSocket;
 use webrtc_util::Conn;
 
 use super::fast_path::{FastPath, Inbox, InboxHome};
 use super::policy::PeerPolicy;
 use super::traffic;
+use super::udp::RelayUdpSocket;
 use crate::metrics::{Metrics, RelayDirection};
 
 /// The relay's listening socket with the peer check in front of the server.
 pub struct GuardedListener {
-    socket: Arc<UdpSocket>,
-    /// The bound address, asked once: the `turn` server asks for it on every packet.
-    local: std::io::Result<SocketAddr>,
+    socket: Arc<RelayUdpSocket>,
     policy: PeerPolicy,
     minter: CredentialMinter,
     fast: Arc<FastPath>,
@@ -56,14 +54,13 @@ pub struct GuardedListener {
 impl GuardedListener {
     /// `fast` must be the fast path made with this `socket`.
     pub fn new(
-        socket: Arc<UdpSocket>,
+        socket: Arc<RelayUdpSocket>,
         policy: PeerPolicy,
         minter: CredentialMinter,
         fast: Arc<FastPath>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        let local = socket.local_addr();
-        Self { socket, local, policy, minter, fast, inbox: InboxHome::new(Inbox::for_listener), metrics }
+        Self { socket, policy, minter, fast, inbox: InboxHome::new(Inbox::for_listener), metrics }
     }
 
     /// Why the credentials of request `m` are refused, if they are.
@@ -181,8 +178,8 @@ fn peer_addresses(m: &Message) -> Vec<IpAddr> {
 
 #[async_trait::async_trait]
 impl Conn for GuardedListener {
-    async fn connect(&self, addr: SocketAddr) -> webrtc_util::Result<()> {
-        Ok(self.socket.connect(addr).await?)
+    async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
+        Err(webrtc_util::Error::Other("the TURN listener serves every client: not connected".into()))
     }
 
     async fn recv(&self, buf: &mut [u8]) -> webrtc_util::Result<usize> {
@@ -208,8 +205,8 @@ impl Conn for GuardedListener {
         }
     }
 
-    async fn send(&self, buf: &[u8]) -> webrtc_util::Result<usize> {
-        Ok(self.socket.send(buf).await?)
+    async fn send(&self, _buf: &[u8]) -> webrtc_util::Result<usize> {
+        Err(webrtc_util::Error::Other("the TURN listener sends to a client address".into()))
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
@@ -222,10 +219,8 @@ impl Conn for GuardedListener {
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        match &self.local {
-            Ok(addr) => Ok(*addr),
-            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string()).into()),
-        }
+        // Asked once at bind: the `turn` server asks for it on every packet.
+        Ok(self.socket.local_addr())
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {

@@ -6,8 +6,8 @@
 //! header (ChannelData's 4 bytes) can be written before a received payload
 //! and the two sent as one datagram.
 //!
-//! The only `unsafe` of the relay: the two system calls and the socket
-//! address conversions they need.
+//! With the reactor registration in [`super::udp`], the only `unsafe` of the
+//! relay: the two system calls and the socket address conversions they need.
 
 use std::io;
 use std::mem::{MaybeUninit, size_of};
@@ -78,6 +78,11 @@ impl RecvBatch {
     pub fn slot_mut(&mut self, i: usize) -> &mut [u8] {
         let stride = self.stride();
         &mut self.storage[i * stride..(i + 1) * stride]
+    }
+
+    /// How many datagrams one read can take.
+    pub fn slots(&self) -> usize {
+        self.names.len()
     }
 
     pub fn headroom(&self) -> usize {

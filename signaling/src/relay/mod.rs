@@ -50,6 +50,7 @@ mod mmsg;
 pub mod policy;
 pub mod sockets;
 pub mod traffic;
+pub mod udp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -57,7 +58,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tandem_turn_config::{CredentialMinter, PeerFilter};
-use tokio::net::UdpSocket;
 use turn::server::Server;
 use turn::server::config::{ConnConfig, ServerConfig};
 
@@ -103,13 +103,13 @@ pub struct EmbeddedRelay {
 impl EmbeddedRelay {
     /// Binds the listener and starts serving.
     pub async fn start(settings: RelaySettings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
-        let socket = UdpSocket::bind(settings.listen).await.with_context(|| {
+        let socket = udp::RelayUdpSocket::bind(settings.listen).with_context(|| {
             format!(
                 "the embedded TURN relay cannot listen on UDP {} (in use? set relay.listen, or relay.enabled = false)",
                 settings.listen
             )
         })?;
-        let addr = socket.local_addr()?;
+        let addr = socket.local_addr();
         let socket = Arc::new(socket);
         let pending_user = Arc::new(std::sync::Mutex::new(None));
         let fast = Arc::new(fast_path::FastPath::new(socket.clone(), settings.policy(), metrics.clone()));

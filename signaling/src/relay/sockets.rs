@@ -13,13 +13,13 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::net::UdpSocket;
 use turn::relay::RelayAddressGenerator;
 use webrtc_util::Conn;
 
 use super::RelaySettings;
 use super::fast_path::{FastPath, Inbox, InboxHome};
 use super::policy::PeerPolicy;
+use super::udp::RelayUdpSocket;
 use crate::metrics::{Metrics, RelayDirection};
 
 /// Live allocations per credential, and in total.
@@ -48,12 +48,12 @@ impl FilteredRelays {
         Self { settings: settings.clone(), pending_user, quota: Arc::default(), fast, metrics }
     }
 
-    async fn bind(&self) -> Result<UdpSocket, turn::Error> {
+    fn bind(&self) -> Result<RelayUdpSocket, turn::Error> {
         let ip = self.settings.listen.ip();
         let (lo, hi) = (self.settings.min_port, self.settings.max_port);
         for _ in 0..64 {
             let port = rand::random_range(lo..=hi);
-            if let Ok(s) = UdpSocket::bind(SocketAddr::new(ip, port)).await {
+            if let Ok(s) = RelayUdpSocket::bind(SocketAddr::new(ip, port)) {
                 return Ok(s);
             }
         }
@@ -84,20 +84,14 @@ impl RelayAddressGenerator for FilteredRelays {
             *q.per_user.entry(user.clone()).or_default() += 1;
             q.total += 1;
         }
-        let socket = match self.bind().await {
+        let socket = match self.bind() {
             Ok(s) => Arc::new(s),
             Err(e) => {
                 release(&self.quota, &user);
                 return Err(e);
             }
         };
-        let mut relay_addr = match socket.local_addr() {
-            Ok(a) => a,
-            Err(e) => {
-                release(&self.quota, &user);
-                return Err(e.into());
-            }
-        };
+        let mut relay_addr = socket.local_addr();
         relay_addr.set_ip(self.settings.public_ip);
         self.metrics.turn_allocations.inc();
         self.fast.relay_opened(relay_addr, socket.clone());
@@ -130,7 +124,7 @@ fn release(quota: &Mutex<Quota>, user: &str) {
 /// One allocation's relayed socket.
 pub struct FilteredRelaySocket {
     /// Shared with the fast path, which sends the allocation's ChannelData out of it.
-    socket: Arc<UdpSocket>,
+    socket: Arc<RelayUdpSocket>,
     /// The XOR-RELAYED-ADDRESS (the relay's public address, this socket's port).
     relay_addr: SocketAddr,
     policy: PeerPolicy,
@@ -195,7 +189,7 @@ impl Conn for FilteredRelaySocket {
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        Ok(self.socket.local_addr()?)
+        Ok(self.socket.local_addr())
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {
