@@ -16,13 +16,11 @@ use std::time::{Duration, Instant};
 use common::xev::Xev;
 use common::*;
 use tandem_peer::consent::PROMPT_TIMEOUT;
-use tandem_peer::control::x11::{X11Injector, desktop_surface};
 use tandem_peer::media::Media;
-use tandem_peer::session::{self, Command, Controls, Event, InputCounters, InputTarget};
+use tandem_peer::session::{Command, Event, InputCounters};
 use tandem_peer::signaling::{Entry, JoinTarget};
 use tandem_wire::channels::{Capability, ControlMessage, MouseButton, Point};
 use tandem_wire::{ConsentOutcome, DisplayName, InviteToken, ParticipantId, SessionNumber};
-use tokio::sync::mpsc;
 
 /// A private X server on a display number Xvfb picks itself: `-displayfd` has it write the
 /// number once it accepts connections, and its lock files make that race-free. (The three tests
@@ -113,24 +111,10 @@ async fn join_customer(
     invite: InviteToken,
     display: &str,
 ) -> (Peer, ParticipantId, Arc<InputCounters>) {
-    let counters = Arc::new(InputCounters::default());
-    let controls = Controls {
-        policy: Default::default(),
-        counters: counters.clone(),
-        input: Some(InputTarget {
-            injector: X11Injector::start(Some(display.to_owned())).unwrap(),
-            surface: desktop_surface(Some(display)).unwrap(),
-        }),
-    };
-    let (command_tx, command_rx) = mpsc::channel(8);
-    let (event_tx, events) = mpsc::channel(64);
+    let (controls, counters) = x11_controls(display);
     let target = JoinTarget { server: None, number, invite: Some(invite) };
     let entry = Entry::Customer { target, name: DisplayName::parse("Dana").unwrap() };
-    let url = url.to_owned();
-    let task = tokio::spawn(async move {
-        session::run_with(&url, entry, loopback(), Media::default(), controls, command_rx, event_tx).await
-    });
-    let mut customer = Peer { commands: command_tx, events, task };
+    let mut customer = spawn_peer_controlled(url, entry, Media::default(), loopback(), controls);
     let customer_id = customer
         .wait_for("joined", |e| match e {
             Event::Joined { me, .. } => Some(*me),
