@@ -66,6 +66,7 @@ test("a CSR in Chromium sees and hears a native peer, and they chat", async (t) 
 
   // Nothing of the screen is sent before the customer allows it (SHR-1): the CSR asks, the
   // customer clicks Allow in the native consent window.
+  await until("the native customer's channels", async () => (await csr.page.locator("#participants li[data-chat=open]").count()) === 1, 30_000);
   await csr.page.getByRole("tab", { name: "Desktop" }).click();
   const row = csr.page.locator("#panel-desktop li[data-capability=view_desktop]");
   await csr.page.getByRole("button", { name: "Request view" }).click();
@@ -119,7 +120,8 @@ test("a CSR in Chromium sees and hears a native peer, and they chat", async (t) 
   const before = await until("audio packets from the native peer", async () => ((await audioPackets()) > 0 ? audioPackets() : null));
   await until("audio packets keep coming", async () => (await audioPackets()) > before + 25);
 
-  // Chat both ways.
+  // Chat both ways (the chat is on the Tools tab).
+  await csr.page.getByRole("tab", { name: "Tools" }).click();
   await until("the chat channel to the native peer", async () => (await csr.page.locator("#participants li[data-chat=open]").count()) === 1);
   await csr.page.getByLabel("Message").fill("Hello from the browser");
   await csr.page.getByLabel("Message").press("Enter");
