@@ -157,15 +157,17 @@ try {
 
   // The track arrives with the offer, before any path works: wait for ICE first.
   await until("a connection to the native customer (a selected candidate pair in getStats)", () => page.evaluate(selectedPair), MEDIA_DEADLINE_MS);
-  // Nothing of the customer's screen comes before it allowed the page to see it (SHR-1).
+  // Nothing of the customer's screen comes before it allowed the page to see it (SHR-1): ask
+  // once its channels are open.
+  await until("the chat channel to the customer", async () => (await page.locator("#participants li[data-chat=open]").count()) === 1);
   await page.getByRole("tab", { name: "Desktop" }).click();
   await page.getByRole("button", { name: "Request view" }).click();
   // @ts-ignore
   await until("the native customer's screen track", () => page.evaluate(() => window.__tracks.some((t) => t.streams.includes("tandem-screen"))));
   const video = await page.evaluate(playScreen);
 
-  // A chat round trip: the customer answers the page's line.
-  await until("the chat channel to the customer", async () => (await page.locator("#participants li[data-chat=open]").count()) === 1);
+  // A chat round trip: the customer answers the page's line (the chat is on the Tools tab).
+  await page.getByRole("tab", { name: "Tools" }).click();
   await page.getByLabel("Message").fill(ping);
   await page.getByLabel("Message").press("Enter");
   await until("the customer's answer in the chat log", async () => (await page.locator("#chat-log").textContent())?.includes(pong));
