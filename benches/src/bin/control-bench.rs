@@ -29,10 +29,14 @@
 //!
 //! Other programs' CPU use is measured per round (`control_bench/cpu_load.rs`).
 
+#[path = "../control_bench/clicks.rs"]
+mod clicks;
 #[path = "../control_bench/cpu_load.rs"]
 mod cpu_load;
 #[path = "../control_bench/dashboard.rs"]
 mod dashboard;
+#[path = "../control_bench/pipeline_tap.rs"]
+mod pipeline_tap;
 #[path = "../control_bench/report.rs"]
 mod report;
 #[path = "../control_bench/stage.rs"]
@@ -48,16 +52,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::Parser;
+use clicks::{POSITIONS, Rig};
 use cpu_load::{Reading, Usage};
 use dashboard::{ClockCheck, Dashboard};
-use report::{Controller, Sample};
+use report::Controller;
 use stage::{Origin, Stage, Video};
-use tandem_peer::control::Injection;
 use tandem_peer::control::x11::X11Injector;
 use tandem_peer::link::LinkConfig;
 use tandem_peer::video::DisplayMode;
 use tandem_peer::video::pipeline::PipelineSettings;
-use tandem_wire::channels::{ControlMessage, MouseButton, Point};
 use x_probe::{XProbe, XTestPointer};
 
 #[derive(Parser)]
@@ -82,13 +85,17 @@ struct Args {
     /// Leave out the Chromium dashboard (native controller and anchors only).
     #[arg(long)]
     no_dashboard: bool,
-    /// Keep rounds in which other programs used more than 10 % of a core (by default such a
-    /// round is discarded and run again, up to `--max-rounds` in all).
+    /// Keep rounds in which other programs used more than 10 % of a core. By default such a
+    /// round is discarded and run again, and a round starts only after a second in which
+    /// other programs stayed under 10 % (the machine is shared).
     #[arg(long)]
     keep_noisy: bool,
-    /// Most rounds to run, discarded ones included (default: 4 × `--samples`).
+    /// Give up waiting for quiet rounds after this many seconds (and report what was kept).
+    #[arg(long, default_value_t = 1800)]
+    max_wait_s: u64,
+    /// Also write every sample's timestamps to this CSV file.
     #[arg(long)]
-    max_rounds: Option<usize>,
+    csv: Option<std::path::PathBuf>,
     /// Local UDP address of the native peers' WebRTC. Chromium offers no loopback candidates,
     /// so the default (every interface but loopback) is what lets it reach the customer.
     #[arg(long, default_value = "0.0.0.0:0")]
@@ -112,8 +119,6 @@ pub fn now_ms() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
-/// How long one click may take to reach the X server, and its picture the CSR.
-const SAMPLE_DEADLINE: Duration = Duration::from_secs(3);
 /// Other programs may use this much of one core in a round before it counts as noisy.
 const NOISY_PERCENT: f64 = 10.0;
 
@@ -130,7 +135,13 @@ fn main() -> std::process::ExitCode {
         // SAFETY: single-threaded here: no runtime, no pipeline yet.
         unsafe { std::env::set_var("DISPLAY", &xvfb.display) };
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        let outcome = runtime.block_on(run(&args, &xvfb));
+        // Ctrl-C or SIGTERM drop the run, so that Chromium, node and Xvfb are stopped as on an error.
+        let outcome = runtime.block_on(async {
+            tokio::select! {
+                outcome = run(&args, &xvfb) => outcome,
+                signal = interrupted() => Err(anyhow::anyhow!("stopped by {signal}")),
+            }
+        });
         runtime.shutdown_timeout(Duration::from_secs(5));
         outcome
     });
@@ -196,8 +207,26 @@ async fn run(args: &Args, xvfb: &xvfb::Xvfb) -> anyhow::Result<()> {
     let mut discarded: Vec<Usage> = Vec::new();
     let mut order = controllers.clone();
     let mut k = 0usize;
-    let max_rounds = args.max_rounds.unwrap_or(4 * args.samples).max(args.samples);
-    while rounds.len() < args.samples && rounds.len() + discarded.len() < max_rounds {
+    let give_up = Instant::now() + Duration::from_secs(args.max_wait_s);
+    let mut waited = Duration::ZERO;
+    while rounds.len() < args.samples {
+        if Instant::now() > give_up {
+            eprintln!(
+                "  gave up after {} s: {} quiet rounds of {}",
+                args.max_wait_s,
+                rounds.len(),
+                args.samples
+            );
+            break;
+        }
+        if !args.keep_noisy {
+            let (t, reading) = (Instant::now(), Reading::now());
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if reading.until(&Reading::now(), t.elapsed()).other_percent() > NOISY_PERCENT {
+                waited += t.elapsed();
+                continue;
+            }
+        }
         let (t, reading) = (Instant::now(), Reading::now());
         let mut round = Vec::new();
         for &controller in &order {
@@ -226,7 +255,12 @@ async fn run(args: &Args, xvfb: &xvfb::Xvfb) -> anyhow::Result<()> {
         samples.extend(round);
         rounds.push(usage);
         if rounds.len().is_multiple_of(10) {
-            eprintln!("  {} rounds kept, {} discarded", rounds.len(), discarded.len());
+            eprintln!(
+                "  {} rounds kept, {} discarded; {:.0} s waited for quiet",
+                rounds.len(),
+                discarded.len(),
+                waited.as_secs_f64()
+            );
         }
     }
     let total = phase_start.1.until(&Reading::now(), phase_start.0.elapsed());
@@ -267,13 +301,19 @@ async fn run(args: &Args, xvfb: &xvfb::Xvfb) -> anyhow::Result<()> {
             c.round_trip_ms / 2.0
         );
     }
-    report::load_lines(total, &rounds, &discarded);
+    report::load_lines(total, &rounds, &discarded, waited);
     println!("\n## Input latency: the controller's click → ButtonPress at the X client\n");
     report::input_table(&samples, &controllers);
     println!(
         "\n## Motion-to-photon: the click → the first picture decoded at the native CSR with the new colour\n"
     );
     report::photon_table(&samples, &controllers);
+    println!("\n## Where the picture's time goes (all samples)\n");
+    report::steps_table(&samples);
+    if let Some(path) = &args.csv {
+        report::write_csv(path, &samples).with_context(|| format!("writing {}", path.display()))?;
+        println!("\nevery sample's timestamps: {}", path.display());
+    }
     println!("\ntotal time {:.0} s", started.elapsed().as_secs_f64());
 
     drop(dashboard);
@@ -282,106 +322,15 @@ async fn run(args: &Args, xvfb: &xvfb::Xvfb) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where the clicks go, in turn: away from the sink's taps (corners and centre) and never
-/// twice in a row at the same place.
-const POSITIONS: [(i16, i16); 24] = {
-    let xs = [200, 330, 460, 820, 950, 1080];
-    let ys = [220, 310, 410, 500];
-    let mut out = [(0, 0); 24];
-    let mut i = 0;
-    while i < 24 {
-        out[i] = (xs[i % 6], ys[(i / 6 + i) % 4]);
-        i += 1;
-    }
-    out
-};
-
-/// What a click needs.
-struct Rig<'a> {
-    probe: &'a mut XProbe,
-    stage: &'a mut Stage,
-    dashboard: Option<&'a mut Dashboard>,
-    xtest: XTestPointer,
-    injector: X11Injector,
-}
-
-impl Rig<'_> {
-    /// One left click at pixel (`px`, `py`) by `controller`, followed to the X server and to
-    /// the native CSR's decoded picture.
-    async fn click(
-        &mut self,
-        controller: Controller,
-        px: i16,
-        py: i16,
-        (width, height): (u16, u16),
-    ) -> anyhow::Result<Sample> {
-        self.probe.drain();
-        self.stage.drain_pictures();
-        let fx = f64::from(px) / f64::from(width - 1);
-        let fy = f64::from(py) / f64::from(height - 1);
-        let at = Point::new(fx, fy).context("a point on the screen")?;
-        let button = |down| ControlMessage::Button { at, button: MouseButton::Left, down };
-        let deadline = tokio::time::Instant::now() + SAMPLE_DEADLINE;
-        let mut page_sent_ms = None;
-        let sent_ms = match controller {
-            Controller::Dashboard => {
-                let d = self.dashboard.as_mut().context("no dashboard")?;
-                let click = d.click(fx, fy).await?;
-                page_sent_ms = Some(click.sent_ms);
-                click.event_ms
-            }
-            Controller::Native => {
-                let t = now_ms();
-                self.stage.control(button(true)).await?;
-                t
-            }
-            Controller::PeerInjector => {
-                let t = now_ms();
-                self.injector.inject(vec![
-                    Injection::MoveTo { x: i32::from(px), y: i32::from(py) },
-                    Injection::Button { button: MouseButton::Left, down: true },
-                    Injection::Button { button: MouseButton::Left, down: false },
-                ]);
-                t
-            }
-            Controller::XTest => self.xtest.press_at(px, py)?,
-        };
-        // The page's point maps back to the screen through CSS pixels: allow a few pixels.
-        let tolerance = if controller == Controller::Dashboard { 4 } else { 1 };
-        let press = self.probe.press_near(px, py, tolerance, deadline).await;
-        match controller {
-            Controller::Native => self.stage.control(button(false)).await?,
-            Controller::XTest => self.xtest.release()?,
-            Controller::Dashboard | Controller::PeerInjector => {}
-        }
-        let picture = match press {
-            Some(p) => self.stage.picture_showing(p.colour, deadline.max(tokio::time::Instant::now())).await,
-            None => None,
-        };
-        let page_shown_ms = match (controller, press, self.dashboard.as_mut()) {
-            (Controller::Dashboard, Some(p), Some(d)) => d.photon(p.colour).await?,
-            _ => None,
-        };
-        if press.is_none() || picture.is_none() {
-            eprintln!(
-                "  {:?} at ({px}, {py}): {}",
-                controller,
-                if press.is_none() {
-                    "no ButtonPress within 3 s"
-                } else {
-                    "no picture with the new colour within 3 s"
-                }
-            );
-        }
-        Ok(Sample {
-            controller,
-            sent_ms,
-            page_sent_ms,
-            press,
-            decoded_ms: picture.map(|p| p.at_ms),
-            decoded_width: picture.map(|p| p.width),
-            page_shown_ms,
-        })
+/// Waits for SIGINT or SIGTERM; returns which.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        _ => std::future::pending().await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! What one sample measured, and the tables printed from them (Markdown, for BENCHMARKS.md).
 
 use super::cpu_load::Usage;
+use super::pipeline_tap::Captured;
 use super::x_probe::Press;
 
 /// Who sends the click.
@@ -52,6 +53,10 @@ pub struct Sample {
     pub decoded_width: Option<usize>,
     /// Dashboard only: the first frame the page presented with that colour.
     pub page_shown_ms: Option<f64>,
+    /// The customer's first captured frame with that colour.
+    pub captured: Option<Captured>,
+    /// When that frame's encoded sample left the encoder.
+    pub encoded_ms: Option<f64>,
 }
 
 impl Sample {
@@ -179,18 +184,81 @@ pub fn photon_table(samples: &[Sample], controllers: &[Controller]) {
     println!("Width of the decoded pictures that showed the change: {widths:?}");
 }
 
+/// Writes every sample's timestamps (ms since the epoch, empty when missing), one line each.
+pub fn write_csv(path: &std::path::Path, samples: &[Sample]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        out,
+        "controller,sent,page_sent,x_arrived,painted,capture_called,capture_returned,encoded,decoded_native,page_presented,decoded_width"
+    )?;
+    let t = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3}"));
+    for s in samples {
+        writeln!(
+            out,
+            "{:?},{},{},{},{},{},{},{},{},{},{}",
+            s.controller,
+            t(Some(s.sent_ms)),
+            t(s.page_sent_ms),
+            t(s.press.map(|p| p.arrived_ms)),
+            t(s.press.map(|p| p.painted_ms)),
+            t(s.captured.map(|c| c.called_ms)),
+            t(s.captured.map(|c| c.returned_ms)),
+            t(s.encoded_ms),
+            t(s.decoded_ms),
+            t(s.page_shown_ms),
+            s.decoded_width.map_or(String::new(), |w| w.to_string()),
+        )?;
+    }
+    out.flush()
+}
+
+/// Prints where the time of the picture goes, step by step, over all samples.
+pub fn steps_table(samples: &[Sample]) {
+    let step = |f: &dyn Fn(&Sample) -> Option<f64>| Spread::of(samples.iter().filter_map(f));
+    let rows: [(&str, Option<Spread>); 6] = [
+        ("ButtonPress → the repaint is in the framebuffer (the bench's X client)", step(&|s| s.repaint_ms())),
+        (
+            "repaint → the pipeline's next capture starts (waiting for its tick)",
+            step(&|s| Some(s.captured?.called_ms - s.press?.painted_ms)),
+        ),
+        (
+            "capture: X image over shared memory, BGRA→I420",
+            step(&|s| Some(s.captured?.returned_ms - s.captured?.called_ms)),
+        ),
+        (
+            "returned → encoded sample out of openh264",
+            step(&|s| Some(s.encoded_ms? - s.captured?.returned_ms)),
+        ),
+        (
+            "encoded → decoded at the native CSR (RTP over loopback, depacketizing, openh264 decode)",
+            step(&|s| Some(s.decoded_ms? - s.encoded_ms?)),
+        ),
+        (
+            "encoded → presented by the dashboard's video (Chromium: RTP, jitter buffer, decode, compositing)",
+            step(&|s| Some(s.page_shown_ms? - s.encoded_ms?)),
+        ),
+    ];
+    println!("| Step | Samples | p50 ms | p95 ms | max ms |");
+    println!("|---|---|---|---|---|");
+    for (what, spread) in rows {
+        println!("| {what} | {} | {} |", spread.map_or(0, |s| s.n), Spread::cells(spread));
+    }
+}
+
 /// Prints other programs' CPU use over the rounds kept and those discarded for it.
-pub fn load_lines(total: Usage, kept: &[Usage], discarded: &[Usage]) {
+pub fn load_lines(total: Usage, kept: &[Usage], discarded: &[Usage], waited: std::time::Duration) {
     let worst = kept.iter().map(Usage::other_percent).fold(0.0, f64::max);
     let mean = |rounds: &[Usage]| {
         let wall: f64 = rounds.iter().map(|u| u.wall.as_secs_f64()).sum();
         let other: f64 = rounds.iter().map(|u| u.other.as_secs_f64()).sum();
-        100.0 * other / wall.max(1e-9)
+        if wall > 0.0 { format!("{:.1} %", 100.0 * other / wall) } else { "–".into() }
     };
     println!(
-        "- CPU while sampling ({:.0} s in all): the bench's processes (server, peers, Xvfb, node, Chromium) {:.0} % of one core; \
-         **other programs {:.1} %** over the {} rounds kept (worst {:.0} %); {} rounds discarded because other programs used more than 10 % (mean {:.0} %)",
+        "- CPU while sampling ({:.0} s in all, {:.0} s of it waiting for other programs to quieten): the bench's processes (server, peers, Xvfb, node, Chromium) {:.0} % of one core; \
+         **other programs {}** over the {} rounds kept (worst round {:.1} %); {} rounds discarded because other programs used more than 10 % (mean {})",
         total.wall.as_secs_f64(),
+        waited.as_secs_f64(),
         total.ours_percent(),
         mean(kept),
         kept.len(),

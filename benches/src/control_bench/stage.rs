@@ -26,6 +26,7 @@ use tandem_wire::{ConsentOutcome, DisplayName, ParticipantId};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::pipeline_tap::Logs;
 use crate::now_ms;
 
 /// The dashboard's account: the driver signs in with the e2e harness's CSR.
@@ -47,13 +48,22 @@ pub struct Decoded {
     pub width: usize,
 }
 
-impl Decoded {
-    /// Whether the picture shows `rgb` (0xRRGGBB) over the probe window: at least four taps
-    /// of five (the X pointer may hide one).
-    pub fn shows(&self, rgb: u32) -> bool {
-        let want = Yuv::from_rgb((rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8);
-        self.colours.iter().filter(|c| c.near(want, 40)).count() >= TAPS.len() - 1
+/// Whether the colours under the taps show `rgb` (0xRRGGBB) over the probe window: at
+/// least four taps of five (the X pointer may hide one).
+pub fn shows(colours: &[Yuv; TAPS.len()], rgb: u32) -> bool {
+    let want = Yuv::from_rgb((rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8);
+    colours.iter().filter(|c| c.near(want, 40)).count() >= TAPS.len() - 1
+}
+
+/// The colours of `frame` under the taps (`None` for an empty frame).
+pub fn taps(frame: &I420Frame) -> Option<[Yuv; TAPS.len()]> {
+    let (w, h) = (frame.width, frame.height);
+    if w == 0 || h == 0 {
+        return None;
     }
+    Some(TAPS.map(|(fx, fy)| {
+        frame.at(((fx * w as f64) as usize).min(w - 1), ((fy * h as f64) as usize).min(h - 1))
+    }))
 }
 
 /// The screen pipeline's settings for the run.
@@ -129,6 +139,8 @@ pub struct Stage {
     pub prompts: Arc<std::sync::atomic::AtomicU32>,
     /// What the native CSR decoded.
     pub pictures: mpsc::UnboundedReceiver<Decoded>,
+    /// When the customer's pipeline captured and encoded what.
+    pub logs: Logs,
 }
 
 /// Where the session comes from: the dashboard's invitation link, or the native CSR creates it.
@@ -193,7 +205,11 @@ impl Stage {
 
         // The customer: its screen through the real pipeline, its input to the same display.
         let feed = Feed::new(MediaKind::Screen);
-        let source = Box::new(|| Ok(Box::new(X11Screen::open()?) as Box<dyn VideoSource>));
+        let logs = Logs::default();
+        logs.follow(&feed);
+        let tap = logs.clone();
+        let source =
+            Box::new(move || Ok(Box::new(tap.tap(Box::new(X11Screen::open()?))) as Box<dyn VideoSource>));
         let mode = video.mode;
         let encoder = Box::new(move |fps: f32, bps: u32| {
             OpenH264Encoder::new(mode, bps, fps).map(|e| Box::new(e) as Box<dyn VideoEncoder>)
@@ -261,7 +277,7 @@ impl Stage {
             matches!(e, Event::ControlReady(id) if *id == customer_id).then_some(())
         })
         .await?;
-        Ok(Self { server, _dir: dir, customer, csr, customer_id, pipeline, input, prompts, pictures })
+        Ok(Self { server, _dir: dir, customer, csr, customer_id, pipeline, input, prompts, pictures, logs })
     }
 
     /// The native CSR sends `message` to the customer.
@@ -291,7 +307,7 @@ impl Stage {
     pub async fn picture_showing(&mut self, rgb: u32, deadline: tokio::time::Instant) -> Option<Decoded> {
         loop {
             let picture = tokio::time::timeout_at(deadline, self.pictures.recv()).await.ok()??;
-            if picture.shows(rgb) {
+            if shows(&picture.colours, rgb) {
                 return Some(picture);
             }
         }
@@ -340,13 +356,8 @@ impl VideoSink for ColourSink {
     fn frame(&mut self, frame: I420Frame, _rtp_timestamp: u32) {
         let at_ms = now_ms();
         let Some(tx) = &self.tx else { return };
-        let (w, h) = (frame.width, frame.height);
-        if w == 0 || h == 0 {
-            return;
+        if let Some(colours) = taps(&frame) {
+            let _ = tx.send(Decoded { at_ms, colours, width: frame.width });
         }
-        let colours = TAPS.map(|(fx, fy)| {
-            frame.at(((fx * w as f64) as usize).min(w - 1), ((fy * h as f64) as usize).min(h - 1))
-        });
-        let _ = tx.send(Decoded { at_ms, colours, width: w });
     }
 }
