@@ -33,6 +33,9 @@ pub struct H264Receiver {
     last_seq: Option<u16>,
     /// Set until an IDR arrives (at start and after any loss).
     waiting_for_keyframe: bool,
+    /// Whether an SPS and a PPS arrived: an IDR without them cannot be decoded
+    /// (the packet carrying them may be the one lost before the first one seen).
+    have_param_sets: bool,
     broken: bool,
 }
 
@@ -49,6 +52,7 @@ impl H264Receiver {
             buffer: Vec::new(),
             last_seq: None,
             waiting_for_keyframe: true,
+            have_param_sets: false,
             broken: false,
         }
     }
@@ -81,8 +85,10 @@ impl H264Receiver {
             self.waiting_for_keyframe = true;
             return Assembled::NeedKeyframe;
         }
-        let keyframe = nal_types(&data).contains(&5);
-        if self.waiting_for_keyframe && !keyframe {
+        let types = nal_types(&data);
+        let keyframe = types.contains(&5);
+        self.have_param_sets |= types.contains(&7) && types.contains(&8);
+        if self.waiting_for_keyframe && !(keyframe && self.have_param_sets) {
             return Assembled::NeedKeyframe;
         }
         self.waiting_for_keyframe = false;
@@ -152,6 +158,22 @@ mod tests {
         // A keyframe heals it.
         let out = feed(&mut rx, &mut seq, &frames[0], 12_000);
         assert!(matches!(&out[..], [Assembled::AccessUnit { keyframe: true, .. }]));
+    }
+
+    #[test]
+    fn an_idr_whose_parameter_sets_were_lost_before_the_first_packet_waits_for_the_next_keyframe() {
+        let frames = packetized(2);
+        let first = &frames[0];
+        // The payloader sends SPS and PPS in a packet of their own (a STAP-A) before the IDR.
+        assert!(first.len() >= 2, "the keyframe spans several packets");
+        let mut rx = H264Receiver::new();
+        let mut seq = 100;
+        // The stream is seen from its second packet on: no gap shows, but the IDR has no SPS/PPS.
+        assert_eq!(feed(&mut rx, &mut seq, &first[1..], 0), vec![Assembled::NeedKeyframe]);
+        assert_eq!(feed(&mut rx, &mut seq, &frames[1], 3000), vec![Assembled::NeedKeyframe]);
+        // A whole keyframe (SPS, PPS, IDR) heals it.
+        let out = feed(&mut rx, &mut seq, first, 6000);
+        assert!(matches!(&out[..], [Assembled::AccessUnit { keyframe: true, .. }]), "{out:?}");
     }
 
     #[test]
