@@ -183,6 +183,14 @@ pub struct Link {
     requested: std::collections::HashSet<&'static str>,
     /// Open transfer channels (`rfile-<id>`), either side's.
     transfers: std::collections::HashMap<TransferId, Arc<dyn DataChannel>>,
+    /// Channels this side is closing, until their close is reported. webrtc 0.21 hands a
+    /// closing channel's SCTP stream id to the next new channel before the remote has
+    /// seen the reset, and that channel never opens: new channels wait for these.
+    closing: std::collections::HashSet<RTCDataChannelId>,
+    /// Transfer channels given up for a new one ([`Link::abandon_transfer`]), closed with the transfer.
+    abandoned: Vec<(TransferId, Arc<dyn DataChannel>)>,
+    /// A second channel for a transfer that has one: it takes over on [`Link::promote_transfer`].
+    replacements: std::collections::HashMap<TransferId, Arc<dyn DataChannel>>,
     /// Candidates that arrived before the remote description.
     early_candidates: Vec<RTCIceCandidateInit>,
     has_remote_description: bool,
@@ -265,6 +273,9 @@ impl Link {
             pending_channels: Vec::new(),
             requested: std::collections::HashSet::new(),
             transfers: std::collections::HashMap::new(),
+            closing: std::collections::HashSet::new(),
+            abandoned: Vec::new(),
+            replacements: std::collections::HashMap::new(),
             early_candidates: Vec::new(),
             has_remote_description: false,
             polite,
@@ -454,19 +465,59 @@ impl Link {
         self.create_channel(ChannelName::Transfer(id), None, events).await
     }
 
-    /// Remembers an open transfer channel (replacing an older one with the same id).
+    /// Remembers an open transfer channel. A second one for the same id (the
+    /// remote replaced a channel it lost) waits until [`Link::promote_transfer`]:
+    /// until the remote says it resumes there, this side keeps sending on the first.
     pub fn transfer_open(&mut self, id: TransferId, channel: Arc<dyn DataChannel>) {
-        self.transfers.insert(id, channel);
+        if self.transfers.contains_key(&id) {
+            self.replacements.insert(id, channel);
+        } else {
+            self.transfers.insert(id, channel);
+        }
+    }
+
+    /// Whether `stream` is the channel waiting to replace `id`'s.
+    pub fn is_replacement(&self, id: TransferId, stream: RTCDataChannelId) -> bool {
+        self.replacements.get(&id).is_some_and(|c| c.id() == stream)
+    }
+
+    /// The waiting channel takes over `id`; the old one is given up (closed with the transfer).
+    pub fn promote_transfer(&mut self, id: TransferId) {
+        if let Some(channel) = self.replacements.remove(&id) {
+            if let Some(old) = self.transfers.insert(id, channel) {
+                self.abandoned.push((id, old));
+            }
+        }
     }
 
     /// A transfer channel closed: forgets it if it is the current one for `id`
-    /// (and says so), not when a newer channel already took its place.
-    pub fn transfer_closed(&mut self, id: TransferId, stream: RTCDataChannelId) -> bool {
-        if self.transfers.get(&id).is_some_and(|c| c.id() == stream) {
+    /// (and says so), not when a newer channel already took its place. Channels
+    /// that waited for it to close are created now.
+    pub async fn transfer_closed(
+        &mut self,
+        id: TransferId,
+        stream: RTCDataChannelId,
+        events: &mpsc::UnboundedSender<LinkEvent>,
+    ) -> Result<bool, PeerError> {
+        let mut current = self.transfers.get(&id).is_some_and(|c| c.id() == stream);
+        if current {
             self.transfers.remove(&id);
-            return true;
+            if let Some(next) = self.replacements.remove(&id) {
+                // Its replacement is already here: it is the channel now.
+                self.transfers.insert(id, next);
+                current = false;
+            }
         }
-        false
+        if self.is_replacement(id, stream) {
+            self.replacements.remove(&id);
+        }
+        self.abandoned.retain(|(_, c)| c.id() != stream);
+        if self.closing.remove(&stream) && self.closing.is_empty() && !self.channels.is_empty() {
+            for (name, init) in std::mem::take(&mut self.pending_channels) {
+                self.create_channel(name, init, events).await?;
+            }
+        }
+        Ok(current)
     }
 
     /// The stream of `id`'s open channel, if any.
@@ -501,12 +552,27 @@ impl Link {
         Ok(true)
     }
 
-    /// Closes `id`'s channel (the transfer is over, or this side drops it to resume on a new one).
+    /// Closes `id`'s channel and any it replaced (the transfer is over).
     pub async fn close_transfer(&mut self, id: TransferId) {
-        if let Some(channel) = self.transfers.remove(&id)
-            && let Err(e) = channel.close().await
-        {
-            tracing::debug!(remote = %self.remote, ?id, error = %e, "closing a transfer channel");
+        let (old, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.abandoned).into_iter().partition(|(i, _)| *i == id);
+        self.abandoned = kept;
+        let channels = self.transfers.remove(&id).into_iter().chain(old.into_iter().map(|(_, c)| c));
+        for channel in channels {
+            self.closing.insert(channel.id());
+            if let Err(e) = channel.close().await {
+                tracing::debug!(remote = %self.remote, ?id, error = %e, "closing a transfer channel");
+            }
+        }
+    }
+
+    /// Stops using `id`'s channel as if it were lost, without closing it yet (it is
+    /// closed with the transfer): webrtc 0.21 stalls the reset of a stream that still
+    /// has data in flight towards the side that did not close it, and a new channel
+    /// that reuses its stream id then never opens.
+    pub fn abandon_transfer(&mut self, id: TransferId) {
+        if let Some(channel) = self.transfers.remove(&id) {
+            self.abandoned.push((id, channel));
         }
     }
 
@@ -520,7 +586,7 @@ impl Link {
         init: Option<webrtc::data_channel::RTCDataChannelInit>,
         events: &mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<(), PeerError> {
-        if self.channels.is_empty() {
+        if self.channels.is_empty() || !self.closing.is_empty() {
             self.pending_channels.push((name, init));
             return Ok(());
         }
@@ -748,6 +814,7 @@ fn spawn_transfer_reader(
                 break;
             }
         }
+        tracing::debug!(%from, ?id, stream, "transfer channel closed");
         let _ = events.send(LinkEvent::TransferClosed { with: from, id, stream });
     });
 }

@@ -193,6 +193,8 @@ pub(super) struct Files {
     remote: HashMap<ParticipantId, Remote>,
     /// Progress already reported, per transfer: (last confirmed bytes reported, latest progress).
     progress: HashMap<(Side, ParticipantId, TransferId), (u64, Progress)>,
+    /// The CSR's channels of transfers that are over, closed at the next tick.
+    to_close: Vec<(ParticipantId, TransferId)>,
 }
 
 impl Files {
@@ -205,6 +207,7 @@ impl Files {
             next_prompt: 0,
             remote: HashMap::new(),
             progress: HashMap::new(),
+            to_close: Vec::new(),
         }
     }
 
@@ -372,7 +375,7 @@ impl State {
             mine.started = false;
         }
         if let Some(link) = self.links.get_mut(&with) {
-            link.close_transfer(id).await;
+            link.abandon_transfer(id);
             link.open_transfer(id, link_tx).await?;
         }
         Ok(())
@@ -849,6 +852,7 @@ impl State {
     pub(super) async fn on_transfer_link(
         &mut self,
         event: LinkEvent,
+        link_tx: &mpsc::UnboundedSender<LinkEvent>,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         match event {
@@ -877,10 +881,21 @@ impl State {
                 self.pump(Side::Client, with, id, events).await?;
             }
             LinkEvent::Transfer { from, id, stream, data } => {
-                let current = self.links.get(&from).and_then(|l| l.transfer_stream(id));
-                if current != Some(stream) {
-                    // What was still in flight on a channel since replaced.
-                    return Ok(());
+                let Some(link) = self.links.get_mut(&from) else { return Ok(()) };
+                if link.transfer_stream(id) != Some(stream) {
+                    if link.is_replacement(id, stream)
+                        && data == TransferData::Text(TransferMessage::Resume {})
+                    {
+                        // The CSR carries on here: from now on this is the transfer's channel.
+                        tracing::debug!(%from, ?id, stream, "the transfer moves to a new channel");
+                        link.promote_transfer(id);
+                    } else {
+                        // What was still in flight on a channel since replaced.
+                        if let TransferData::Text(m) = &data {
+                            tracing::debug!(%from, ?id, stream, ?m, "dropped: not the transfer's channel");
+                        }
+                        return Ok(());
+                    }
                 }
                 if self.files.remote.get(&from).is_some_and(|r| r.mine.contains_key(&id)) {
                     self.client_data(from, id, data, events).await?;
@@ -894,7 +909,10 @@ impl State {
                 }
             }
             LinkEvent::TransferClosed { with, id, stream } => {
-                let current = self.links.get_mut(&with).is_some_and(|l| l.transfer_closed(id, stream));
+                let current = match self.links.get_mut(&with) {
+                    Some(link) => link.transfer_closed(id, stream, link_tx).await?,
+                    None => false,
+                };
                 if !current {
                     return Ok(());
                 }
@@ -909,7 +927,11 @@ impl State {
                         mine.started = false;
                     }
                     tracing::info!(%with, ?id, "transfer channel lost; resuming on a new one");
-                    // Its link may be gone for good; the new channel opens once SCTP is up again.
+                    if let Some(link) = self.links.get_mut(&with)
+                        && let Err(e) = link.open_transfer(id, link_tx).await
+                    {
+                        tracing::info!(%with, ?id, error = %e, "no new channel now; resume or cancel later");
+                    }
                 } else if let Some(hosted) = self.files.hosted.get_mut(&with) {
                     hosted.transfers.channel_closed(id, now);
                 }
@@ -1191,6 +1213,7 @@ impl State {
                     emit(events, Event::TransferFinished { with, id, progress }).await;
                 }
                 TransferEvent::Failed(code) => {
+                    tracing::info!(?side, %with, ?id, ?code, "transfer failed");
                     self.files.progress.remove(&(side, with, id));
                     self.transfer_over(side, with, id, events).await;
                     emit(events, Event::TransferFailed { with, id, code }).await;
@@ -1261,9 +1284,9 @@ impl State {
                 if let Some(r) = self.files.remote.get_mut(&with) {
                     r.mine.remove(&id);
                 }
-                if let Some(link) = self.links.get_mut(&with) {
-                    link.close_transfer(id).await;
-                }
+                // Closed once what it still buffers (the last ack) has reached the other
+                // side: webrtc 0.21 may drop it when the stream is reset first.
+                self.files.to_close.push((with, id));
             }
         }
     }
@@ -1272,6 +1295,14 @@ impl State {
     /// senders blocked on a full channel get another go (no low-water event is lost for good).
     pub(super) async fn files_tick(&mut self, events: &mpsc::Sender<Event>) -> Result<(), PeerError> {
         let now = Instant::now();
+        for (with, id) in std::mem::take(&mut self.files.to_close) {
+            let Some(link) = self.links.get_mut(&with) else { continue };
+            if link.transfer_buffered(id).await.is_some_and(|b| b > 0) {
+                self.files.to_close.push((with, id));
+            } else {
+                link.close_transfer(id).await;
+            }
+        }
         let expired: Vec<(ParticipantId, RequestId)> = self
             .files
             .asks
