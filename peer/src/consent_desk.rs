@@ -20,7 +20,9 @@ pub struct ConsentDesk {
     commands: mpsc::Sender<Command>,
     names: HashMap<ParticipantId, String>,
     /// What is allowed now, both directions, by (other participant, request).
-    active: BTreeMap<(ParticipantId, RequestId), Capability>,
+    /// What is allowed now, by (participant, request id, incoming): request ids are per
+    /// requester, so ours and theirs may share a number. Worded as seen from this machine.
+    active: BTreeMap<(ParticipantId, RequestId, bool), Capability>,
 }
 
 impl ConsentDesk {
@@ -66,17 +68,19 @@ impl ConsentDesk {
                     let _ = ui.close_prompt(*from, *request_id);
                 }
             }
-            Event::Consent { with, request_id, capability, outcome, .. } => {
+            Event::Consent { with, request_id, capability, incoming, outcome } => {
+                let key = (*with, *request_id, *incoming);
                 if *outcome == ConsentOutcome::Allowed {
-                    self.active.insert((*with, *request_id), *capability);
+                    let here = if *incoming { *capability } else { as_seen_here(*capability) };
+                    self.active.insert(key, here);
                 } else {
-                    self.active.remove(&(*with, *request_id));
+                    self.active.remove(&key);
                 }
                 if let Some(ui) = &self.ui {
                     let grants = self
                         .active
                         .iter()
-                        .map(|((with, _), capability)| ActiveGrant {
+                        .map(|((with, _, _), capability)| ActiveGrant {
                             with: *with,
                             name: self.names.get(with).cloned().unwrap_or_else(|| with.to_string()),
                             capability: *capability,
@@ -114,5 +118,17 @@ async fn forward(mut answers: mpsc::UnboundedReceiver<UiEvent>, commands: mpsc::
                 return;
             }
         }
+    }
+}
+
+/// What a grant this machine asked for means here, in the indicator's words:
+/// what we offered (`share_*`) is our screen seen or controlled; what we asked
+/// to see or control is theirs.
+fn as_seen_here(capability: Capability) -> Capability {
+    match capability {
+        Capability::ShareView => Capability::ViewDesktop,
+        Capability::ShareControl => Capability::ControlDesktop,
+        Capability::ViewDesktop | Capability::ViewApplication => Capability::ShareView,
+        Capability::ControlDesktop | Capability::ControlApplication => Capability::ShareControl,
     }
 }
