@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use common::xev::Xev;
+use common::xvfb::start_xvfb;
 use common::*;
 use tandem_peer::consent::PROMPT_TIMEOUT;
 use tandem_peer::media::Media;
@@ -21,41 +22,6 @@ use tandem_peer::session::{Command, Event, InputCounters};
 use tandem_peer::signaling::{Entry, JoinTarget};
 use tandem_wire::channels::{Capability, ControlMessage, MouseButton, Point};
 use tandem_wire::{ConsentOutcome, DisplayName, InviteToken, ParticipantId, SessionNumber};
-
-/// A private X server on a display number Xvfb picks itself: `-displayfd` has it write the
-/// number once it accepts connections, and its lock files make that race-free. (The three tests
-/// here start at once; `common::xvfb::start_xvfb` can hand two of them the same display when one
-/// Xvfb loses the race for a number after the other's socket appeared. It should become this.)
-struct Xvfb {
-    child: std::process::Child,
-    display: String,
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        // SIGTERM lets Xvfb remove its socket and lock file.
-        // SAFETY: plain system call on our own child's pid.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
-fn start_xvfb(size: &str) -> Xvfb {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", size, "-nolisten", "tcp", "-noreset"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("Xvfb must be installed (scripts/debian-packages/peer.txt)");
-    let mut line = String::new();
-    let read = std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line);
-    let xvfb = Xvfb { child, display: format!(":{}", line.trim()) };
-    assert!(
-        read.is_ok() && line.trim().parse::<u32>().is_ok(),
-        "Xvfb did not say its display number: {line:?}"
-    );
-    xvfb
-}
 
 /// Waits until the customer's session has dropped `n` control messages in all (the `control`
 /// channel and the `consent` channel are not ordered with each other).

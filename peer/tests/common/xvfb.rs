@@ -1,7 +1,6 @@
-//! A private X server for a test: Xvfb on a free display number, killed when dropped.
+//! A private X server for a test: Xvfb on a display number it picks, stopped when dropped.
 
 use std::process::{Child, Command};
-use std::time::Duration;
 
 pub struct Xvfb {
     child: Child,
@@ -17,47 +16,23 @@ impl Drop for Xvfb {
     }
 }
 
-/// Whether display `n` is taken by a live X server; removes what a dead one left behind.
-fn taken(n: u32) -> bool {
-    let (socket, lock) = (format!("/tmp/.X11-unix/X{n}"), format!("/tmp/.X{n}-lock"));
-    let exists = |p: &str| std::path::Path::new(p).exists();
-    let pid = std::fs::read_to_string(&lock).ok().map(|s| s.trim().parse::<u32>());
-    match pid {
-        Some(Ok(pid)) if exists(&format!("/proc/{pid}")) => true,
-        // A lock being written by a server starting now.
-        Some(Err(_)) => true,
-        // A dead server's lock, or a socket without a lock: left behind.
-        Some(Ok(_)) | None if exists(&lock) || exists(&socket) => {
-            let _ = std::fs::remove_file(&socket);
-            let _ = std::fs::remove_file(&lock);
-            false
-        }
-        _ => false,
-    }
-}
-
-/// Starts Xvfb with one screen of `size` (`640x480x24`).
+/// Starts Xvfb with one screen of `size` (`640x480x24`) on a display number it
+/// picks itself (`-displayfd`: it says the number once it accepts connections,
+/// and its lock files make the choice race-free between parallel tests).
 pub fn start_xvfb(size: &str) -> Xvfb {
-    for n in 90..130 {
-        if taken(n) {
-            continue;
-        }
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([&display, "-screen", "0", size, "-nolisten", "tcp", "-noreset"])
-            .spawn()
-            .expect("Xvfb must be installed (scripts/debian-packages/peer.txt)");
-        let mut xvfb = Xvfb { child, display };
-        for _ in 0..100 {
-            if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                return xvfb;
-            }
-            if let Ok(Some(_)) = xvfb.child.try_wait() {
-                break; // lost a race for this number: try the next
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = xvfb.child.kill();
-    }
-    panic!("could not start Xvfb on any display :90..:129");
+    use std::io::BufRead;
+    let mut child = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", size, "-nolisten", "tcp", "-noreset"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("Xvfb must be installed (scripts/debian-packages/peer.txt)");
+    let mut line = String::new();
+    let read = std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line);
+    // Built before the check, so that a failed start is still stopped.
+    let xvfb = Xvfb { child, display: format!(":{}", line.trim()) };
+    assert!(
+        read.is_ok() && line.trim().parse::<u32>().is_ok(),
+        "Xvfb did not say its display number: {line:?}"
+    );
+    xvfb
 }
