@@ -8,7 +8,7 @@
 import { byId, el } from "./dom.js";
 import { promptKey, statusKey, stopKey } from "./consent-text.js";
 import { ScreenViewer } from "./remote-screen.js";
-import { admitted, nameOf } from "./session-state.js";
+import { admitted, nameOf, requesterName } from "./session-state.js";
 
 /** @typedef {import('./session-state.js').SessionState} SessionState */
 /** @typedef {import('./i18n.js').Translate} Translate */
@@ -112,7 +112,7 @@ export function consentPanel(runtime, currentT, shownElsewhere = () => false) {
       prompts.replaceChildren(
         ...pending.map((r) => {
           const textId = `consent-q-${r.peer}-${r.id}`;
-          const question = t(promptKey(r.capability), { name: who(r.peer) });
+          const question = t(promptKey(r.capability), { name: requesterName(state, r.peer) ?? "?" });
           const allow = el("button", { type: "button" }, t("consent.allow"));
           const deny = el("button", { type: "button", class: "secondary" }, t("consent.deny"));
           allow.addEventListener("click", () => void media.answer(r.peer, r.id, true));

@@ -61,6 +61,7 @@
  * @property {ChatEntry[]} chat
  * @property {AudioStatus} audio
  * @property {{ email_invitations: boolean } | null} features what the server offers (`hello`), kept across sessions
+ * @property {string | null} organisation the organisation that runs the site (`hello`), kept across sessions
  * @property {number | null} notesSavedAt when the server last confirmed our notes (`notes_saved`), Unix ms
  * @property {ReportedPath[]} paths the latest `path_reported` per (from, with) (CSRs only)
  */
@@ -98,6 +99,7 @@ export function initialState() {
     chat: [],
     audio: "prompt",
     features: null,
+    organisation: null,
     notesSavedAt: null,
     paths: [],
   };
@@ -105,7 +107,7 @@ export function initialState() {
 
 /** What stays when a session is over: the connection, the server's features, and why it ended. */
 function outOfSession(/** @type {SessionState} */ s, /** @type {Phase} */ phase) {
-  return { ...initialState(), connection: s.connection, features: s.features, phase, session: s.session, sessionNumber: s.sessionNumber };
+  return { ...initialState(), connection: s.connection, features: s.features, organisation: s.organisation, phase, session: s.session, sessionNumber: s.sessionNumber };
 }
 
 /**
@@ -155,6 +157,7 @@ function reduceServer(state, msg) {
         ...initialState(),
         connection: state.connection,
         features: state.features,
+        organisation: state.organisation,
         phase: "in_session",
         selfId: msg.participant_id,
         role: "primary_csr",
@@ -169,6 +172,7 @@ function reduceServer(state, msg) {
         ...initialState(),
         connection: state.connection,
         features: state.features,
+        organisation: state.organisation,
         phase: "lobby",
         selfId: msg.participant_id,
         role: "waiting",
@@ -188,7 +192,7 @@ function reduceServer(state, msg) {
     }
     case "hello":
       // An older server sends no features: nothing optional is on.
-      return { ...state, features: { email_invitations: msg.features?.email_invitations === true } };
+      return { ...state, features: { email_invitations: msg.features?.email_invitations === true }, organisation: msg.organisation ?? null };
     case "notes_saved":
       return state.phase === "in_session" ? { ...state, notesSavedAt: msg.saved_at } : state;
     case "path_reported": {
@@ -222,6 +226,19 @@ function reduceServer(state, msg) {
  */
 export function nameOf(state, id) {
   return state.participants.find((p) => p.id === id)?.name ?? null;
+}
+
+/**
+ * How a consent prompt names who asks: their name as the server lists it,
+ * with the site's organisation for a CSR ("carla (Example Support)").
+ * @param {SessionState} state
+ * @param {string} id
+ */
+export function requesterName(state, id) {
+  const p = state.participants.find((q) => q.id === id);
+  if (!p) return null;
+  const csr = p.role === "primary_csr" || p.role === "assistant_csr";
+  return csr && state.organisation ? `${p.name} (${state.organisation})` : p.name;
 }
 
 /**

@@ -37,7 +37,8 @@ const near = (got, want) => got.every((v, i) => Math.abs(v - want[i]) <= 40);
 
 test("a native CSR shares their X desktop with a browser customer, then its control: the picture shows it, the customer's clicks and text land on it", async (t) => {
   buildNativePeer();
-  const world = await startWorld();
+  // The site names its organisation: Ann's prompts name the CSR with it.
+  const world = await startWorld({ config: `organisation = "Example Support"\n` });
   t.after(() => world.close());
   const xvfb = await startXvfb(WIDTH, HEIGHT);
   t.after(() => xvfb.close());
@@ -71,7 +72,7 @@ test("a native CSR shares their X desktop with a browser customer, then its cont
 
   // --- Share view: Ann is asked in her page and allows; she sees the CSR's X screen.
   native.say("/share view");
-  const viewPrompt = ann.page.getByRole("alertdialog", { name: `${CSR_NAME} wants to show you their screen. Allow?` });
+  const viewPrompt = ann.page.getByRole("alertdialog", { name: `${CSR_NAME} (Example Support) wants to show you their screen. Allow?` });
   await until("Ann is asked to see the CSR's screen", () => viewPrompt.isVisible()).catch((err) => {
     throw new Error(`${err.message}${said()}`);
   });
@@ -108,7 +109,7 @@ test("a native CSR shares their X desktop with a browser customer, then its cont
 
   // --- Share control: Ann is asked and allows; her page may control the CSR's screen.
   native.say("/share control");
-  const controlPrompt = ann.page.getByRole("alertdialog", { name: `${CSR_NAME} offers to let you control their screen with your mouse and keyboard. Allow?` });
+  const controlPrompt = ann.page.getByRole("alertdialog", { name: `${CSR_NAME} (Example Support) offers to let you control their screen with your mouse and keyboard. Allow?` });
   await until("Ann is asked to take control", () => controlPrompt.isVisible());
   await controlPrompt.getByRole("button", { name: "Allow" }).click();
   await until("Ann's viewer can control", async () => (await figure.getAttribute("data-control")) === "open");

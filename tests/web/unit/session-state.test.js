@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { admitted, initialState, isPrimaryCsr, lobby, peerPlan, reduce } from "../../../web/js/session-state.js";
+import { admitted, initialState, isPrimaryCsr, lobby, peerPlan, reduce, requesterName } from "../../../web/js/session-state.js";
 
 const session = { session_id: "f788c486ddbce07636c3cd8e8325a1df", session_number: "571700568", display_number: "571 700 568" };
 const CSR = "d62a49985528fb60";
@@ -140,6 +140,21 @@ test("hello's features are kept across sessions; an older server offers none", (
   assert.deepEqual(run([hello(null)]).features, { email_invitations: false });
   assert.deepEqual(run([hello({ email_invitations: "yes" })]).features, { email_invitations: false });
   assert.equal(initialState().features, null, "unknown before hello");
+});
+
+test("prompts name a CSR with the site's organisation from hello, a customer without; kept across sessions", () => {
+  const hello = (/** @type {any} */ organisation) => server({ type: "hello", server: "t", protocol: 1, max_message_bytes: 65536, keepalive_secs: 20, ...(organisation ? { organisation } : {}) });
+  const people = list([
+    { id: CSR, name: "Carla", role: "primary_csr", connected: true },
+    { id: ANN, name: "Ann", role: "primary_customer", connected: true },
+  ]);
+  let s = run([hello("Example Support"), created, people]);
+  assert.equal(requesterName(s, CSR), "Carla (Example Support)");
+  assert.equal(requesterName(s, ANN), "Ann", "a customer works for nobody here");
+  assert.equal(requesterName(s, WENDY), null, "someone not listed");
+  s = run([server({ type: "session_ended", reason: "ended_by_csr" }), created, people], s);
+  assert.equal(requesterName(s, CSR), "Carla (Example Support)", "still known in the next session");
+  assert.equal(requesterName(run([hello(null), created, people]), CSR), "Carla", "no organisation configured");
 });
 
 test("notes_saved: the time is kept while in the session and cleared by the next one", () => {
