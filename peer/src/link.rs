@@ -183,12 +183,13 @@ pub struct Link {
     requested: std::collections::HashSet<&'static str>,
     /// Open transfer channels (`rfile-<id>`), either side's.
     transfers: std::collections::HashMap<TransferId, Arc<dyn DataChannel>>,
-    /// Channels this side is closing, until their close is reported. webrtc 0.21 hands a
-    /// closing channel's SCTP stream id to the next new channel before the remote has
-    /// seen the reset, and that channel never opens: new channels wait for these.
-    closing: std::collections::HashSet<RTCDataChannelId>,
-    /// Transfer channels given up for a new one ([`Link::abandon_transfer`]), closed with the transfer.
-    abandoned: Vec<(TransferId, Arc<dyn DataChannel>)>,
+    /// Transfer channels no longer used: given up for a new one
+    /// ([`Link::abandon_transfer`]) or of a transfer that is over
+    /// ([`Link::retire_transfer`]). They stay open, idle, until the connection
+    /// closes: webrtc 0.21 hands a closed channel's SCTP stream id to the next new
+    /// channel, and that channel sometimes never opens (seen when the other side
+    /// still had data of the old stream unread).
+    retired: Vec<(TransferId, Arc<dyn DataChannel>)>,
     /// A second channel for a transfer that has one: it takes over on [`Link::promote_transfer`].
     replacements: std::collections::HashMap<TransferId, Arc<dyn DataChannel>>,
     /// Candidates that arrived before the remote description.
@@ -273,8 +274,7 @@ impl Link {
             pending_channels: Vec::new(),
             requested: std::collections::HashSet::new(),
             transfers: std::collections::HashMap::new(),
-            closing: std::collections::HashSet::new(),
-            abandoned: Vec::new(),
+            retired: Vec::new(),
             replacements: std::collections::HashMap::new(),
             early_candidates: Vec::new(),
             has_remote_description: false,
@@ -485,20 +485,14 @@ impl Link {
     pub fn promote_transfer(&mut self, id: TransferId) {
         if let Some(channel) = self.replacements.remove(&id) {
             if let Some(old) = self.transfers.insert(id, channel) {
-                self.abandoned.push((id, old));
+                self.retired.push((id, old));
             }
         }
     }
 
-    /// A transfer channel closed: forgets it if it is the current one for `id`
-    /// (and says so), not when a newer channel already took its place. Channels
-    /// that waited for it to close are created now.
-    pub async fn transfer_closed(
-        &mut self,
-        id: TransferId,
-        stream: RTCDataChannelId,
-        events: &mpsc::UnboundedSender<LinkEvent>,
-    ) -> Result<bool, PeerError> {
+    /// A transfer channel closed: forgets it, and says whether it was `id`'s
+    /// current one (not when a newer channel already took its place).
+    pub fn transfer_closed(&mut self, id: TransferId, stream: RTCDataChannelId) -> bool {
         let mut current = self.transfers.get(&id).is_some_and(|c| c.id() == stream);
         if current {
             self.transfers.remove(&id);
@@ -511,13 +505,8 @@ impl Link {
         if self.is_replacement(id, stream) {
             self.replacements.remove(&id);
         }
-        self.abandoned.retain(|(_, c)| c.id() != stream);
-        if self.closing.remove(&stream) && self.closing.is_empty() && !self.channels.is_empty() {
-            for (name, init) in std::mem::take(&mut self.pending_channels) {
-                self.create_channel(name, init, events).await?;
-            }
-        }
-        Ok(current)
+        self.retired.retain(|(_, c)| c.id() != stream);
+        current
     }
 
     /// The stream of `id`'s open channel, if any.
@@ -552,28 +541,16 @@ impl Link {
         Ok(true)
     }
 
-    /// Closes `id`'s channel and any it replaced (the transfer is over).
-    pub async fn close_transfer(&mut self, id: TransferId) {
-        let (old, kept): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.abandoned).into_iter().partition(|(i, _)| *i == id);
-        self.abandoned = kept;
-        let channels = self.transfers.remove(&id).into_iter().chain(old.into_iter().map(|(_, c)| c));
-        for channel in channels {
-            self.closing.insert(channel.id());
-            if let Err(e) = channel.close().await {
-                tracing::debug!(remote = %self.remote, ?id, error = %e, "closing a transfer channel");
-            }
+    /// The transfer is over: its channel is no longer used (left open, see `retired`).
+    pub fn retire_transfer(&mut self, id: TransferId) {
+        if let Some(channel) = self.transfers.remove(&id) {
+            self.retired.push((id, channel));
         }
     }
 
-    /// Stops using `id`'s channel as if it were lost, without closing it yet (it is
-    /// closed with the transfer): webrtc 0.21 stalls the reset of a stream that still
-    /// has data in flight towards the side that did not close it, and a new channel
-    /// that reuses its stream id then never opens.
+    /// Stops using `id`'s channel as if it were lost (a new one carries on).
     pub fn abandon_transfer(&mut self, id: TransferId) {
-        if let Some(channel) = self.transfers.remove(&id) {
-            self.abandoned.push((id, channel));
-        }
+        self.retire_transfer(id);
     }
 
     /// Creates a data channel once the connection can carry it. webrtc 0.21
@@ -586,7 +563,7 @@ impl Link {
         init: Option<webrtc::data_channel::RTCDataChannelInit>,
         events: &mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<(), PeerError> {
-        if self.channels.is_empty() || !self.closing.is_empty() {
+        if self.channels.is_empty() {
             self.pending_channels.push((name, init));
             return Ok(());
         }

@@ -193,8 +193,6 @@ pub(super) struct Files {
     remote: HashMap<ParticipantId, Remote>,
     /// Progress already reported, per transfer: (last confirmed bytes reported, latest progress).
     progress: HashMap<(Side, ParticipantId, TransferId), (u64, Progress)>,
-    /// The CSR's channels of transfers that are over, closed at the next tick.
-    to_close: Vec<(ParticipantId, TransferId)>,
 }
 
 impl Files {
@@ -207,7 +205,6 @@ impl Files {
             next_prompt: 0,
             remote: HashMap::new(),
             progress: HashMap::new(),
-            to_close: Vec::new(),
         }
     }
 
@@ -910,7 +907,7 @@ impl State {
             }
             LinkEvent::TransferClosed { with, id, stream } => {
                 let current = match self.links.get_mut(&with) {
-                    Some(link) => link.transfer_closed(id, stream, link_tx).await?,
+                    Some(link) => link.transfer_closed(id, stream),
                     None => false,
                 };
                 if !current {
@@ -1284,9 +1281,9 @@ impl State {
                 if let Some(r) = self.files.remote.get_mut(&with) {
                     r.mine.remove(&id);
                 }
-                // Closed once what it still buffers (the last ack) has reached the other
-                // side: webrtc 0.21 may drop it when the stream is reset first.
-                self.files.to_close.push((with, id));
+                if let Some(link) = self.links.get_mut(&with) {
+                    link.retire_transfer(id);
+                }
             }
         }
     }
@@ -1295,14 +1292,6 @@ impl State {
     /// senders blocked on a full channel get another go (no low-water event is lost for good).
     pub(super) async fn files_tick(&mut self, events: &mpsc::Sender<Event>) -> Result<(), PeerError> {
         let now = Instant::now();
-        for (with, id) in std::mem::take(&mut self.files.to_close) {
-            let Some(link) = self.links.get_mut(&with) else { continue };
-            if link.transfer_buffered(id).await.is_some_and(|b| b > 0) {
-                self.files.to_close.push((with, id));
-            } else {
-                link.close_transfer(id).await;
-            }
-        }
         let expired: Vec<(ParticipantId, RequestId)> = self
             .files
             .asks

@@ -684,7 +684,7 @@ impl State {
             event @ (LinkEvent::TransferOpen { .. }
             | LinkEvent::Transfer { .. }
             | LinkEvent::TransferDrained { .. }
-            | LinkEvent::TransferClosed { .. }) => self.on_transfer_link(event, events).await?,
+            | LinkEvent::TransferClosed { .. }) => self.on_transfer_link(event, link_tx, events).await?,
         }
         Ok(())
     }
