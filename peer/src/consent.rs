@@ -49,6 +49,11 @@ pub enum Action {
     Prompt { from: ParticipantId, request_id: RequestId, capability: Capability },
     /// Close that prompt: answered elsewhere, timed out or withdrawn.
     ClosePrompt { from: ParticipantId, request_id: RequestId },
+    /// Ask the person at this machine to confirm this machine's own offer to
+    /// `to` (their screen seen or controlled by `to`), before `to` is asked.
+    Confirm { to: ParticipantId, request_id: RequestId, capability: Capability },
+    /// Close that confirmation: answered, timed out or withdrawn.
+    CloseConfirm { to: ParticipantId, request_id: RequestId },
     /// A decision or an end, for the indicator and the session report.
     /// `incoming`: `with` asked this machine (otherwise this machine asked `with`).
     Record {
@@ -81,6 +86,11 @@ enum State {
     Active,
     /// Ours, sent, not answered yet (requester side).
     Asked,
+    /// Our offer (`share_*`), waiting for this machine's person to confirm it
+    /// before the other side is asked (nothing sent yet).
+    Confirming {
+        since: Instant,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -218,6 +228,56 @@ impl ConsentBook {
         shares.into_iter().flat_map(|(to, id)| self.stop(to, id).unwrap_or_default()).collect()
     }
 
+    /// Offers `to` this machine's screen (`share_view`) or its control
+    /// (`share_control`): first this machine's person confirms it in the
+    /// consent window ([`Action::Confirm`], answered with [`Self::confirm`]),
+    /// then `to` is asked. Other capabilities are asked at once ([`Self::request`]).
+    pub fn offer(
+        &mut self,
+        to: ParticipantId,
+        capability: Capability,
+        now: Instant,
+    ) -> (RequestId, Vec<Action>) {
+        if !matches!(capability, Capability::ShareView | Capability::ShareControl) {
+            return self.request(to, capability);
+        }
+        self.next_id = self.next_id.wrapping_add(1);
+        let request_id = RequestId(self.next_id);
+        self.outgoing.insert((to, request_id), Entry { capability, state: State::Confirming { since: now } });
+        (request_id, vec![Action::Confirm { to, request_id, capability }])
+    }
+
+    /// The person at this machine confirmed (or not) an offer of [`Self::offer`].
+    pub fn confirm(
+        &mut self,
+        to: ParticipantId,
+        request_id: RequestId,
+        allowed: bool,
+    ) -> Result<Vec<Action>, ConsentError> {
+        let key = (to, request_id);
+        let entry = self.outgoing.get_mut(&key).ok_or(ConsentError::UnknownRequest(request_id))?;
+        if !matches!(entry.state, State::Confirming { .. }) {
+            return Err(ConsentError::NotPending(request_id));
+        }
+        let capability = entry.capability;
+        let close = Action::CloseConfirm { to, request_id };
+        if allowed {
+            entry.state = State::Asked;
+            let message = ConsentMessage::Request { request_id, capability };
+            Ok(vec![close, Action::Send { to, message }])
+        } else {
+            self.outgoing.remove(&key);
+            let record = Action::Record {
+                with: to,
+                request_id,
+                capability,
+                incoming: false,
+                outcome: Outcome::Denied,
+            };
+            Ok(vec![close, record])
+        }
+    }
+
     /// Asks `to` for `capability`; the request to send comes back.
     pub fn request(&mut self, to: ParticipantId, capability: Capability) -> (RequestId, Vec<Action>) {
         self.next_id = self.next_id.wrapping_add(1);
@@ -230,8 +290,13 @@ impl ConsentBook {
     pub fn stop(&mut self, to: ParticipantId, request_id: RequestId) -> Result<Vec<Action>, ConsentError> {
         let entry =
             self.outgoing.remove(&(to, request_id)).ok_or(ConsentError::UnknownRequest(request_id))?;
+        // An offer still being confirmed here was never sent: nothing to tell `to`.
+        let tell = match entry.state {
+            State::Confirming { .. } => Action::CloseConfirm { to, request_id },
+            _ => Action::Send { to, message: ConsentMessage::Stop { request_id } },
+        };
         Ok(vec![
-            Action::Send { to, message: ConsentMessage::Stop { request_id } },
+            tell,
             Action::Record {
                 with: to,
                 request_id,
@@ -253,6 +318,25 @@ impl ConsentBook {
             .map(|(k, e)| (*k, e.capability))
             .collect();
         let mut actions = Vec::new();
+        let unconfirmed: Vec<_> = self
+            .outgoing
+            .iter()
+            .filter(|(_, e)| {
+                matches!(e.state, State::Confirming { since } if now.saturating_duration_since(since) >= PROMPT_TIMEOUT)
+            })
+            .map(|(k, e)| (*k, e.capability))
+            .collect();
+        for ((to, request_id), capability) in unconfirmed {
+            self.outgoing.remove(&(to, request_id));
+            actions.push(Action::CloseConfirm { to, request_id });
+            actions.push(Action::Record {
+                with: to,
+                request_id,
+                capability,
+                incoming: false,
+                outcome: Outcome::TimedOut,
+            });
+        }
         for ((from, request_id), capability) in expired {
             self.incoming.remove(&(from, request_id));
             actions.push(Action::ClosePrompt { from, request_id });
@@ -275,8 +359,9 @@ impl ConsentBook {
     pub fn next_deadline(&self) -> Option<Instant> {
         self.incoming
             .values()
+            .chain(self.outgoing.values())
             .filter_map(|e| match e.state {
-                State::Prompting { since } => Some(since + PROMPT_TIMEOUT),
+                State::Prompting { since } | State::Confirming { since } => Some(since + PROMPT_TIMEOUT),
                 _ => None,
             })
             .min()
@@ -289,8 +374,14 @@ impl ConsentBook {
             let keys: Vec<_> = book.keys().filter(|(p, _)| *p == participant).copied().collect();
             for key in keys {
                 let entry = book.remove(&key).expect("listed above");
-                if matches!(entry.state, State::Prompting { .. }) {
-                    actions.push(Action::ClosePrompt { from: key.0, request_id: key.1 });
+                match entry.state {
+                    State::Prompting { .. } => {
+                        actions.push(Action::ClosePrompt { from: key.0, request_id: key.1 })
+                    }
+                    State::Confirming { .. } => {
+                        actions.push(Action::CloseConfirm { to: key.0, request_id: key.1 })
+                    }
+                    State::Active | State::Asked => {}
                 }
                 actions.push(Action::Record {
                     with: key.0,
@@ -553,6 +644,60 @@ mod tests {
         assert_eq!(book.control_scope(other()), None, "view is not control");
         book.stop(other(), id).unwrap();
         assert!(!book.anything_active());
+    }
+
+    #[test]
+    fn an_offer_is_confirmed_here_before_the_other_side_is_asked() {
+        let t0 = Instant::now();
+        let mut book = ConsentBook::default();
+        let (id, actions) = book.offer(other(), Capability::ShareControl, t0);
+        assert_eq!(
+            actions,
+            vec![Action::Confirm { to: other(), request_id: id, capability: Capability::ShareControl }]
+        );
+        // The other side cannot answer what it was never asked.
+        let early = ConsentMessage::Decision { request_id: id, allowed: true };
+        assert_eq!(book.on_message(other(), early, t0), Err(ConsentError::NotPending(id)));
+        assert_eq!(book.control_scope(other()), None);
+        // Confirmed: now it is asked; its yes lets it in.
+        let actions = book.confirm(other(), id, true).unwrap();
+        assert_eq!(
+            actions,
+            vec![
+                Action::CloseConfirm { to: other(), request_id: id },
+                Action::Send {
+                    to: other(),
+                    message: ConsentMessage::Request { request_id: id, capability: Capability::ShareControl }
+                },
+            ]
+        );
+        assert_eq!(book.confirm(other(), id, true), Err(ConsentError::NotPending(id)), "confirmed once");
+        book.on_message(other(), ConsentMessage::Decision { request_id: id, allowed: true }, t0).unwrap();
+        assert_eq!(book.control_scope(other()), Some(Scope::Desktop));
+
+        // Not confirmed: nothing sent; unanswered for 30 s: closed and recorded, nothing sent.
+        let (no, _) = book.offer(other(), Capability::ShareView, t0);
+        let actions = book.confirm(other(), no, false).unwrap();
+        assert!(!actions.iter().any(|a| matches!(a, Action::Send { .. })), "{actions:?}");
+        let (late, _) = book.offer(other(), Capability::ShareView, t0);
+        assert_eq!(book.next_deadline(), Some(t0 + PROMPT_TIMEOUT));
+        let actions = book.tick(t0 + PROMPT_TIMEOUT);
+        assert_eq!(
+            actions,
+            vec![
+                Action::CloseConfirm { to: other(), request_id: late },
+                Action::Record {
+                    with: other(),
+                    request_id: late,
+                    capability: Capability::ShareView,
+                    incoming: false,
+                    outcome: Outcome::TimedOut
+                },
+            ]
+        );
+        // Other capabilities are asked at once.
+        let (_, actions) = book.offer(other(), Capability::ViewDesktop, t0);
+        assert!(matches!(actions[..], [Action::Send { .. }]));
     }
 
     #[test]

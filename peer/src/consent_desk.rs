@@ -53,6 +53,7 @@ impl ConsentDesk {
                         capability: *capability,
                         requester_name: name.clone(),
                         organisation: None,
+                        offer: false,
                     };
                     if ui.prompt(prompt).is_err() {
                         self.deny(*from, *request_id).await;
@@ -63,6 +64,24 @@ impl ConsentDesk {
             // The consent window has no question for file transfer or system information
             // yet: nobody can allow them here, so they are denied at once.
             Event::FilesPrompt { from, request_id, .. } => self.deny(*from, *request_id).await,
+            // This machine's own share offer: its person confirms it on screen (never in a
+            // terminal); the answer comes back as a Decide the session routes to the offer.
+            Event::ConfirmOffer { to, name, request_id, capability } => match &self.ui {
+                Some(ui) => {
+                    let prompt = Prompt {
+                        from: *to,
+                        request_id: *request_id,
+                        capability: *capability,
+                        requester_name: name.clone(),
+                        organisation: None,
+                        offer: true,
+                    };
+                    if ui.prompt(prompt).is_err() {
+                        self.deny(*to, *request_id).await;
+                    }
+                }
+                None => self.deny(*to, *request_id).await,
+            },
             Event::ConsentPromptClosed { from, request_id } => {
                 if let Some(ui) = &self.ui {
                     let _ = ui.close_prompt(*from, *request_id);

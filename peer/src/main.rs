@@ -286,6 +286,9 @@ fn print_event(event: &Event) {
         Event::ConsentPrompt { name, capability, .. } => {
             println!("{name} asks for {}: answer in the Tandem window", capability.as_str());
         }
+        Event::ConfirmOffer { name, capability, .. } => {
+            println!("offering {name} {}: confirm in the Tandem window", capability.as_str());
+        }
         Event::ConsentPromptClosed { .. } => {}
         Event::Consent { with, capability, outcome, .. } => {
             println!("consent: {} with {with}: {}", capability.as_str(), outcome.as_str());

@@ -179,6 +179,7 @@ fn prompts_and_the_indicator_answer_real_clicks() {
         capability,
         requester_name: name.to_owned(),
         organisation: org.map(str::to_owned),
+        offer: false,
     };
     let prompt_w = layout::PROMPT_SIZE.x;
 

@@ -1,7 +1,8 @@
 //! The CSR shows their own screen (SHR-3) and lets the customer control it
 //! (SHR-4), from the native peer: the CSR's session offers `share_view` /
 //! `share_control` to every customer (`Command::Share`, the command line's
-//! `/share view` and `/share control`); the customer's person answers. The
+//! `/share view` and `/share control`), confirmed first by the CSR on their
+//! own screen (`Event::ConfirmOffer`); then the customer's person answers. The
 //! CSR's screen reaches the customer only after their yes; the customer's
 //! clicks land on the CSR's X display (Xvfb, logged by `xev`) only while
 //! `share_control` is accepted; the CSR's Stop ends both. Prompts name the
@@ -24,7 +25,11 @@ use tandem_wire::channels::{Capability, ControlMessage, MouseButton, Point};
 use tandem_wire::{ConsentOutcome, DisplayName, ParticipantId};
 
 /// The customer's person answers the next share prompt for `capability`.
-async fn answer_share(customer: &mut Peer, capability: Capability, allowed: bool) -> ParticipantId {
+async fn answer_share(
+    customer: &mut Peer,
+    capability: Capability,
+    allowed: bool,
+) -> (ParticipantId, tandem_wire::channels::RequestId) {
     let (from, request_id, name) = customer
         .wait_for("the share prompt", |e| match e {
             Event::ConsentPrompt { from, request_id, name, capability: c } if *c == capability => {
@@ -35,7 +40,27 @@ async fn answer_share(customer: &mut Peer, capability: Capability, allowed: bool
         .await;
     assert_eq!(name, "carla (Example Support)", "the prompt names the CSR and their organisation");
     customer.commands.send(Command::Decide { from, request_id, allowed, window: None }).await.unwrap();
-    from
+    (from, request_id)
+}
+
+/// The CSR offers `capability` to every customer and confirms it on their own screen
+/// (`confirmed`): only a confirmed offer reaches the customer.
+async fn offer(csr: &mut Peer, capability: Capability, confirmed: bool) -> tandem_wire::channels::RequestId {
+    csr.commands.send(Command::Share { capability }).await.unwrap();
+    let (to, request_id, name) = csr
+        .wait_for("the CSR's own confirmation", |e| match e {
+            Event::ConfirmOffer { to, request_id, name, capability: c } if *c == capability => {
+                Some((*to, *request_id, name.clone()))
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(name, "Dana", "the confirmation names the customer");
+    csr.commands
+        .send(Command::Decide { from: to, request_id, allowed: confirmed, window: None })
+        .await
+        .unwrap();
+    request_id
 }
 
 async fn click(customer: &Peer, csr: ParticipantId, x: f64, y: f64) {
@@ -86,14 +111,21 @@ async fn the_csr_shows_their_screen_and_lets_the_customer_control_it_only_after_
         .await;
     csr.wait_for("connected", |e| matches!(e, Event::Connected(_)).then_some(())).await;
 
-    // Share view: denied first — nothing of the CSR's screen arrives; then allowed — it does.
-    csr.commands.send(Command::Share { capability: Capability::ShareView }).await.unwrap();
-    answer_share(&mut customer, Capability::ShareView, false).await;
+    // Share view: the CSR thinks better of it on their own screen — the customer is never
+    // asked; then the customer denies — nothing of the CSR's screen arrives; then allows — it does.
+    offer(&mut csr, Capability::ShareView, false).await;
+    csr.wait_for("the CSR's own no", |e| {
+        matches!(e, Event::Consent { outcome: ConsentOutcome::Denied, incoming: false, .. }).then_some(())
+    })
+    .await;
+    let confirmed = offer(&mut csr, Capability::ShareView, true).await;
+    let (_, asked) = answer_share(&mut customer, Capability::ShareView, false).await;
+    assert_eq!(asked, confirmed, "the customer's first question is the confirmed offer");
     csr.wait_for("the refusal", |e| {
         matches!(e, Event::Consent { outcome: ConsentOutcome::Denied, incoming: false, .. }).then_some(())
     })
     .await;
-    csr.commands.send(Command::Share { capability: Capability::ShareView }).await.unwrap();
+    offer(&mut csr, Capability::ShareView, true).await;
     answer_share(&mut customer, Capability::ShareView, true).await;
     let deadline = tokio::time::Instant::now() + DEADLINE;
     let picture = loop {
@@ -113,7 +145,7 @@ async fn the_csr_shows_their_screen_and_lets_the_customer_control_it_only_after_
     counted(&counters.dropped, 2, "dropped").await;
 
     // Share control, accepted: a click a quarter across and half down lands on (160, 240).
-    csr.commands.send(Command::Share { capability: Capability::ShareControl }).await.unwrap();
+    offer(&mut csr, Capability::ShareControl, true).await;
     answer_share(&mut customer, Capability::ShareControl, true).await;
     csr.wait_for("the acceptance", |e| {
         matches!(

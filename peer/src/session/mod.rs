@@ -150,6 +150,15 @@ pub enum Event {
         request_id: RequestId,
         capability: Capability,
     },
+    /// This machine offers its screen (`share_view`) or its control (`share_control`) to
+    /// `to`: its person confirms it first (the consent window), answering with
+    /// [`Command::Decide`]; `to` is asked only then. Closed like a prompt.
+    ConfirmOffer {
+        to: ParticipantId,
+        name: String,
+        request_id: RequestId,
+        capability: Capability,
+    },
     /// That prompt is no longer pending (answered, timed out, withdrawn).
     ConsentPromptClosed {
         from: ParticipantId,
@@ -360,7 +369,12 @@ pub async fn run_with_files(
                     // File transfer and system information prompts are answered in files.rs.
                     if !state.files_decide(from, request_id, allowed, &events).await? {
                         let allowed = state.application_answer(from, request_id, allowed, window);
-                        match state.consent.decide(from, request_id, allowed) {
+                        // The answer to this machine's own offer, confirmed here, or to a request.
+                        let answered = match state.consent.confirm(from, request_id, allowed) {
+                            Ok(actions) => Ok(actions),
+                            Err(_) => state.consent.decide(from, request_id, allowed),
+                        };
+                        match answered {
                             Ok(actions) => state.perform(actions, &mut conn, &events).await?,
                             Err(e) => tracing::info!(error = %e, "a consent answer that no longer applies"),
                         }
@@ -383,7 +397,7 @@ pub async fn run_with_files(
                         tracing::warn!("no customer in the session to share with");
                     }
                     for to in customers {
-                        let (_, actions) = state.consent.request(to, capability);
+                        let (_, actions) = state.consent.offer(to, capability, std::time::Instant::now());
                         state.perform(actions, &mut conn, &events).await?;
                     }
                 }
@@ -798,6 +812,13 @@ impl State {
                 }
                 Action::ClosePrompt { from, request_id } => {
                     emit(events, Event::ConsentPromptClosed { from, request_id }).await;
+                }
+                Action::Confirm { to, request_id, capability } => {
+                    let name = self.names.get(&to).cloned().unwrap_or_else(|| to.to_string());
+                    emit(events, Event::ConfirmOffer { to, name, request_id, capability }).await;
+                }
+                Action::CloseConfirm { to, request_id } => {
+                    emit(events, Event::ConsentPromptClosed { from: to, request_id }).await;
                 }
                 Action::Record { with, request_id, capability, incoming, outcome } => {
                     self.apply_screen_grants();

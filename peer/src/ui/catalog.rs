@@ -59,6 +59,15 @@ fn shorten(text: &str) -> String {
 /// Exactly what is asked, as one sentence.
 pub fn question(prompt: &Prompt) -> String {
     let who = requester(prompt);
+    if prompt.offer {
+        // This machine's own offer, typed in its command line: confirmed here, on screen.
+        return match prompt.capability {
+            Capability::ShareControl => {
+                format!("Let {who} see and control your screen with their mouse and keyboard?")
+            }
+            _ => format!("Show your whole screen to {who}?"),
+        };
+    }
     match prompt.capability {
         Capability::ViewDesktop => format!("{who} asks to see your whole screen."),
         Capability::ControlDesktop => {
@@ -141,6 +150,7 @@ mod tests {
             capability,
             requester_name: "Carla Example".to_owned(),
             organisation: organisation.map(str::to_owned),
+            offer: false,
         }
     }
 
@@ -170,6 +180,12 @@ mod tests {
         let who = requester(&long);
         assert_eq!(who.chars().count(), 64 + 2 + 64 + 1, "both cut at 64 characters: {who}");
         assert!(who.ends_with("o…)"));
+        let offered = |c| question(&Prompt { offer: true, ..prompt(c, None) });
+        assert_eq!(offered(Capability::ShareView), "Show your whole screen to Carla Example?");
+        assert_eq!(
+            offered(Capability::ShareControl),
+            "Let Carla Example see and control your screen with their mouse and keyboard?"
+        );
         let all: Vec<String> = Capability::ALL.iter().map(|&c| question(&prompt(c, None))).collect();
         for (i, q) in all.iter().enumerate() {
             assert!(!all[..i].contains(q), "each capability has its own text: {q}");

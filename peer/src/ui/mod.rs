@@ -66,6 +66,9 @@ pub struct Prompt {
     pub requester_name: String,
     /// The requester's organisation as the server verified it; `None` when it gave none.
     pub organisation: Option<String>,
+    /// This machine's own offer (`share_view` / `share_control` to `from`), confirmed
+    /// here before `from` is asked; otherwise `from` asks this machine.
+    pub offer: bool,
 }
 
 /// Something allowed and active now, for the indicator.

@@ -169,6 +169,7 @@ mod tests {
             capability,
             requester_name: format!("P{from}"),
             organisation: None,
+            offer: false,
         }
     }
 

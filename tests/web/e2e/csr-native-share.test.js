@@ -22,9 +22,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { CSR_NAME, CSR_PASSWORD, startWorld, until } from "./harness.js";
-import { buildNativePeer, spawnNativePeer } from "./drivers/native-peer.js";
+import { PROMPT, buildNativePeer, clickUntil, spawnNativePeer } from "./drivers/native-peer.js";
 import { click, openTestControl, recordControl, sendTestControl, sentByPage, videoPixel, viewerPoint } from "./drivers/screen-viewer.js";
-import { startXev, startXvfb, waitForWindow } from "./drivers/x11.js";
+import { startXev, startXvfb, waitForWindow, windowVisible } from "./drivers/x11.js";
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -71,7 +71,11 @@ test("a native CSR shares their X desktop with a browser customer, then its cont
   await until("the native CSR connected to Ann", () => native.output().includes("connected to"));
 
   // --- Share view: Ann is asked in her page and allows; she sees the CSR's X screen.
+  // The CSR confirms on their own screen first (the consent window, a real click on Allow).
   native.say("/share view");
+  await clickUntil(display, "Tandem: Show your whole screen to Ann", PROMPT, PROMPT.allow, () => !windowVisible(display, "Show your whole screen to Ann")).catch((err) => {
+    throw new Error(`${err.message}${said()}`);
+  });
   const viewPrompt = ann.page.getByRole("alertdialog", { name: `${CSR_NAME} (Example Support) wants to show you their screen. Allow?` });
   await until("Ann is asked to see the CSR's screen", () => viewPrompt.isVisible()).catch((err) => {
     throw new Error(`${err.message}${said()}`);
@@ -109,6 +113,9 @@ test("a native CSR shares their X desktop with a browser customer, then its cont
 
   // --- Share control: Ann is asked and allows; her page may control the CSR's screen.
   native.say("/share control");
+  await clickUntil(display, "Tandem: Let Ann see and control your screen", PROMPT, PROMPT.allow, () => !windowVisible(display, "Let Ann see and control your screen")).catch((err) => {
+    throw new Error(`${err.message}${said()}`);
+  });
   const controlPrompt = ann.page.getByRole("alertdialog", { name: `${CSR_NAME} (Example Support) offers to let you control their screen with your mouse and keyboard. Allow?` });
   await until("Ann is asked to take control", () => controlPrompt.isVisible());
   await controlPrompt.getByRole("button", { name: "Allow" }).click();
