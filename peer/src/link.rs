@@ -469,10 +469,13 @@ impl Link {
     /// remote replaced a channel it lost) waits until [`Link::promote_transfer`]:
     /// until the remote says it resumes there, this side keeps sending on the first.
     pub fn transfer_open(&mut self, id: TransferId, channel: Arc<dyn DataChannel>) {
-        if self.transfers.contains_key(&id) {
-            self.replacements.insert(id, channel);
-        } else {
-            self.transfers.insert(id, channel);
+        match self.transfers.entry(id) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.replacements.insert(id, channel);
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(channel);
+            }
         }
     }
 
@@ -481,12 +484,12 @@ impl Link {
         self.replacements.get(&id).is_some_and(|c| c.id() == stream)
     }
 
-    /// The waiting channel takes over `id`; the old one is given up (closed with the transfer).
+    /// The waiting channel takes over `id`; the old one is given up (left open, idle).
     pub fn promote_transfer(&mut self, id: TransferId) {
-        if let Some(channel) = self.replacements.remove(&id) {
-            if let Some(old) = self.transfers.insert(id, channel) {
-                self.retired.push((id, old));
-            }
+        if let Some(channel) = self.replacements.remove(&id)
+            && let Some(old) = self.transfers.insert(id, channel)
+        {
+            self.retired.push((id, old));
         }
     }
 

@@ -84,12 +84,11 @@ impl Side {
     }
 }
 
-fn spawn(
-    server: &str,
-    entry: Entry,
-    files: FilesConfig,
-) -> (mpsc::Sender<Command>, mpsc::UnboundedReceiver<Event>, JoinHandle<Result<Option<EndReason>, PeerError>>)
-{
+/// A session task: commands in, events out (unbounded), its outcome.
+type Running =
+    (mpsc::Sender<Command>, mpsc::UnboundedReceiver<Event>, JoinHandle<Result<Option<EndReason>, PeerError>>);
+
+fn spawn(server: &str, entry: Entry, files: FilesConfig) -> Running {
     let (commands, command_rx) = mpsc::channel(16);
     let (event_tx, mut session_events) = mpsc::channel(64);
     let (tx, events) = mpsc::unbounded_channel();
