@@ -88,7 +88,7 @@ impl Side {
 type Running =
     (mpsc::Sender<Command>, mpsc::UnboundedReceiver<Event>, JoinHandle<Result<Option<EndReason>, PeerError>>);
 
-fn spawn(server: &str, entry: Entry, files: FilesConfig) -> Running {
+fn spawn(server: &str, entry: Entry, media: tandem_peer::media::Media, files: FilesConfig) -> Running {
     let (commands, command_rx) = mpsc::channel(16);
     let (event_tx, mut session_events) = mpsc::channel(64);
     let (tx, events) = mpsc::unbounded_channel();
@@ -105,7 +105,7 @@ fn spawn(server: &str, entry: Entry, files: FilesConfig) -> Running {
             &server,
             entry,
             common::loopback(),
-            Default::default(),
+            media,
             session::Controls::default(),
             files,
             command_rx,
@@ -125,11 +125,21 @@ pub struct Pair {
 }
 
 pub async fn pair(root: &Path, files: impl FnOnce(&mut FilesConfig)) -> Pair {
+    pair_with_media(root, files, Default::default()).await
+}
+
+/// [`pair`] with the customer sending `media`.
+pub async fn pair_with_media(
+    root: &Path,
+    files: impl FnOnce(&mut FilesConfig),
+    media: tandem_peer::media::Media,
+) -> Pair {
     let (server, dir) = common::start_server().await;
     let tls = tandem_peer::tls::client_config(&[]).unwrap();
     let token =
         tandem_peer::signaling::sign_in_trusting(&server.url, "carla", common::PASSWORD, tls).await.unwrap();
-    let (commands, events, task) = spawn(&server.url, Entry::CreateSession { token }, FilesConfig::default());
+    let (commands, events, task) =
+        spawn(&server.url, Entry::CreateSession { token }, Default::default(), FilesConfig::default());
     let mut csr = Side { commands, events, task, other: ParticipantId::from_raw(0) };
     let (number, invite) = csr
         .wait_for("session created", |e| match e {
@@ -143,7 +153,7 @@ pub async fn pair(root: &Path, files: impl FnOnce(&mut FilesConfig)) -> Pair {
     files(&mut config);
     let target = JoinTarget { server: None, number, invite: Some(invite) };
     let name = DisplayName::parse("Ines").unwrap();
-    let (commands, events, task) = spawn(&server.url, Entry::Customer { target, name }, config);
+    let (commands, events, task) = spawn(&server.url, Entry::Customer { target, name }, media, config);
     let mut customer = Side { commands, events, task, other: ParticipantId::from_raw(0) };
     csr.other = csr
         .wait_for("the customer connected", |e| match e {
