@@ -88,7 +88,13 @@ impl Side {
 type Running =
     (mpsc::Sender<Command>, mpsc::UnboundedReceiver<Event>, JoinHandle<Result<Option<EndReason>, PeerError>>);
 
-fn spawn(server: &str, entry: Entry, media: tandem_peer::media::Media, files: FilesConfig) -> Running {
+fn spawn(
+    server: &str,
+    entry: Entry,
+    media: tandem_peer::media::Media,
+    link: tandem_peer::link::LinkConfig,
+    files: FilesConfig,
+) -> Running {
     let (commands, command_rx) = mpsc::channel(16);
     let (event_tx, mut session_events) = mpsc::channel(64);
     let (tx, events) = mpsc::unbounded_channel();
@@ -104,7 +110,7 @@ fn spawn(server: &str, entry: Entry, media: tandem_peer::media::Media, files: Fi
         session::run_with_files(
             &server,
             entry,
-            common::loopback(),
+            link,
             media,
             session::Controls::default(),
             files,
@@ -134,12 +140,27 @@ pub async fn pair_with_media(
     files: impl FnOnce(&mut FilesConfig),
     media: tandem_peer::media::Media,
 ) -> Pair {
+    pair_configured(root, files, media, common::loopback()).await
+}
+
+/// [`pair_with_media`] with both peers' network settings.
+pub async fn pair_configured(
+    root: &Path,
+    files: impl FnOnce(&mut FilesConfig),
+    media: tandem_peer::media::Media,
+    link: tandem_peer::link::LinkConfig,
+) -> Pair {
     let (server, dir) = common::start_server().await;
     let tls = tandem_peer::tls::client_config(&[]).unwrap();
     let token =
         tandem_peer::signaling::sign_in_trusting(&server.url, "carla", common::PASSWORD, tls).await.unwrap();
-    let (commands, events, task) =
-        spawn(&server.url, Entry::CreateSession { token }, Default::default(), FilesConfig::default());
+    let (commands, events, task) = spawn(
+        &server.url,
+        Entry::CreateSession { token },
+        Default::default(),
+        link.clone(),
+        FilesConfig::default(),
+    );
     let mut csr = Side { commands, events, task, other: ParticipantId::from_raw(0) };
     let (number, invite) = csr
         .wait_for("session created", |e| match e {
@@ -153,7 +174,7 @@ pub async fn pair_with_media(
     files(&mut config);
     let target = JoinTarget { server: None, number, invite: Some(invite) };
     let name = DisplayName::parse("Ines").unwrap();
-    let (commands, events, task) = spawn(&server.url, Entry::Customer { target, name }, media, config);
+    let (commands, events, task) = spawn(&server.url, Entry::Customer { target, name }, media, link, config);
     let mut customer = Side { commands, events, task, other: ParticipantId::from_raw(0) };
     csr.other = csr
         .wait_for("the customer connected", |e| match e {

@@ -1,0 +1,96 @@
+//! A transfer survives a connection failure and the ICE restart that
+//! brings the connection back (TOOL-5): two native peers inside a network
+//! namespace of this test process alone; at about half of a 100 MB download
+//! an nftables rule drops all UDP, the connection fails, the rule goes, the
+//! first offerer restarts ICE, and the download completes with the right
+//! SHA-256, the sender having sent again no more than one window.
+
+#[path = "files_harness/mod.rs"]
+mod harness;
+
+use std::process::Command as Process;
+use std::time::Duration;
+
+use harness::*;
+use tandem_peer::files::transfer::SenderConfig;
+use tandem_peer::link::LinkConfig;
+use tandem_peer::session::{Command, Event};
+use tandem_wire::channels::TransferId;
+
+const MB: u64 = 1_000_000;
+
+const DROP_UDP: &str = "table inet tandem_files_test {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    meta l4proto udp drop\n  }\n}\n";
+
+fn run(program: &str, args: &[&str], stdin: Option<&str>) {
+    use std::io::Write;
+    let mut child = Process::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e} (scripts/debian-packages)"));
+    if let Some(text) = stdin {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success(), "{program} {args:?} failed");
+}
+
+#[test]
+fn a_download_completes_across_a_failed_connection_and_an_ice_restart() {
+    // SAFETY: plain system call; this thread has no other users of its network
+    // namespace yet. Threads and children started from here on inherit it.
+    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "unshare(CLONE_NEWNET) needs root: {}", std::io::Error::last_os_error());
+    run("ip", &["link", "set", "lo", "up"], None);
+    run("ip", &["link", "set", "lo", "multicast", "on"], None);
+    run("ip", &["route", "add", "224.0.0.0/4", "dev", "lo"], None);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(3).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let root = tempfile::tempdir().unwrap();
+        let local = tempfile::tempdir().unwrap();
+        let hash = seeded_file(&root.path().join("big.bin"), 100 * MB, 31);
+        let into = local.path().join("in");
+        std::fs::create_dir(&into).unwrap();
+        // Short ICE timers so that the failure shows within seconds.
+        let link = LinkConfig {
+            ice_timeouts: Some((Duration::from_secs(1), Duration::from_secs(3))),
+            ..LinkConfig::loopback()
+        };
+        let mut p = pair_configured(root.path(), |_| {}, Default::default(), link).await;
+        p.open().await;
+        let (csr, customer) = (&mut p.csr, &mut p.customer);
+
+        let id = TransferId(1);
+        csr.send(Command::FilesDownload { from: csr.other, id, path: at("big.bin"), into: into.clone() })
+            .await;
+        customer.answer_transfer(true).await;
+        csr.wait_for("half of the transfer", |e| match e {
+            Event::TransferProgress { id: i, progress, .. }
+                if *i == id && progress.confirmed_bytes * 2 >= progress.total_bytes =>
+            {
+                Some(())
+            }
+            Event::TransferFinished { .. } => panic!("finished before half was reported"),
+            _ => None,
+        })
+        .await;
+
+        // Cut every UDP path (the signaling WebSocket is TCP and stays).
+        run("nft", &["-f", "-"], Some(DROP_UDP));
+        let other = csr.other;
+        csr.wait_for("the connection to fail", |e| {
+            matches!(e, Event::ConnectionFailed(id) if *id == other).then_some(())
+        })
+        .await;
+        run("nft", &["delete", "table", "inet", "tandem_files_test"], None);
+
+        let received = Pair::finished(csr, id).await;
+        let sent = Pair::finished(customer, id).await;
+        assert_eq!(received.total_bytes, 100 * MB);
+        assert_eq!(sha256_of(&into.join("big.bin")), hash);
+        let resent = sent.sent_bytes - 100 * MB;
+        println!("across the ICE restart: {resent} bytes sent again");
+        assert!(resent <= SenderConfig::default().window_bytes, "resent {resent} bytes");
+    });
+}
