@@ -1,7 +1,8 @@
 //! Nothing moves without the customer's yes (TOOL-5, TOOL-7): file transfer
 //! refused → nothing listed; a download or an upload refused → nothing
 //! transferred, nothing created on either disk; system information arrives
-//! only after the customer allows it, and a no is a no.
+//! only after the customer allows it, and a no is a no; "End file
+//! transfer" on the customer's side ends it.
 
 #[path = "files_harness/mod.rs"]
 mod harness;
@@ -128,4 +129,23 @@ async fn refusals_move_nothing_and_system_information_waits_for_the_yes() {
         report.interfaces.items().iter().all(|i| i.mac.is_none()),
         "no MAC address without the customer's agreement"
     );
+
+    // The customer ends file transfer: the CSR is told, and may list nothing more.
+    customer.send(Command::FilesClose { with: customer.other }).await;
+    let code = csr
+        .wait_for("file transfer ended", |e| match e {
+            Event::FilesClosed { code, .. } => Some(*code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, TransferErrorCode::Ended);
+    csr.send(Command::FilesList { to: csr.other, list_id: ListId(2), path: at("") }).await;
+    let code = csr
+        .wait_for("the refused listing", |e| match e {
+            Event::FilesListFailed { list_id: ListId(2), code, .. } => Some(*code),
+            Event::FilesListing { list_id: ListId(2), .. } => panic!("listed after file transfer ended"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, TransferErrorCode::NotOpen);
 }
