@@ -91,6 +91,9 @@ pub enum TransferData {
     Text(TransferMessage),
     /// A binary message: file bytes.
     Chunk(Vec<u8>),
+    /// A message that could not be read (over the size limit, not UTF-8, not a
+    /// [`TransferMessage`]): it fails the transfer with `bad_message`.
+    Bad(String),
 }
 
 /// A decoded message, by channel.
@@ -783,7 +786,7 @@ fn spawn_transfer_reader(
                     match read {
                         Ok(data) => LinkEvent::Transfer { from, id, stream, data },
                         Err(reason) => {
-                            LinkEvent::BadMessage { from, reason: format!("rfile-{}: {reason}", id.0) }
+                            LinkEvent::Transfer { from, id, stream, data: TransferData::Bad(reason) }
                         }
                     }
                 }

@@ -510,6 +510,18 @@ impl Transfers {
         }
     }
 
+    /// Fails `id` with `code` (a message that could not be read: `bad_message`):
+    /// `error` goes to the other side, partial files are removed.
+    pub fn fail(&mut self, id: TransferId, code: TransferErrorCode) {
+        if let Some(slot) = self.slots.get_mut(&id) {
+            match &mut slot.transfer {
+                Transfer::Send(s) => s.fail(code),
+                Transfer::Receive(r) => r.refuse(code),
+            }
+            self.collect(id);
+        }
+    }
+
     /// Cancels `id`: `cancel` goes to the other side, partial files are removed.
     pub fn cancel(&mut self, id: TransferId) {
         if let Some(slot) = self.slots.get_mut(&id) {

@@ -222,7 +222,11 @@ impl<S: FileSource> Sender<S> {
         &self.manifest
     }
 
-    fn fail(&mut self, code: TransferErrorCode) {
+    /// Fails the transfer here (`error {code}` goes to the receiver).
+    pub fn fail(&mut self, code: TransferErrorCode) {
+        if self.is_over() {
+            return;
+        }
         self.texts.clear();
         self.texts.push_back(TransferMessage::Error { code });
         self.state = State::Failed;

@@ -762,3 +762,39 @@ fn several_transfers_run_at_once_and_a_lost_one_waits_then_expires() {
     assert_eq!(std::iter::from_fn(|| receivers.poll_event()).last(), Some((id, Event::Expired)));
     assert_eq!(receivers.resume(id), Err(TransferErrorCode::UnknownTransfer));
 }
+
+#[test]
+fn an_unreadable_message_fails_either_end_with_bad_message() {
+    let mut set = Transfers::new(4);
+    let manifest = Manifest::new(vec![file("a", 100_000)], u64::MAX).unwrap();
+    let source = MemSource { files: [(0, pattern(100_000, 1))].into(), ..Default::default() };
+    let sender = Sender::new(
+        manifest,
+        0,
+        Box::new(source) as Box<dyn FileSource + Send + Sync>,
+        SenderConfig::default(),
+    );
+    set.insert(TransferId(1), Transfer::Send(sender)).unwrap();
+    let sink = Box::new(MemSink::default()) as Box<dyn FileSink + Send + Sync>;
+    set.insert(TransferId(2), Transfer::Receive(Receiver::new(sink, NO_CAP))).unwrap();
+    for id in [TransferId(1), TransferId(2)] {
+        // The sender's manifest goes out first; then the failure.
+        while let Some(Transmit::Text(TransferMessage::Manifest { .. })) = set.poll_transmit(id, 0) {}
+        set.fail(id, TransferErrorCode::BadMessage);
+        assert_eq!(
+            set.poll_transmit(id, 0),
+            Some(Transmit::Text(TransferMessage::Error { code: TransferErrorCode::BadMessage })),
+            "{id:?}"
+        );
+        assert_eq!(set.poll_transmit(id, 0), None);
+    }
+    let events: Vec<_> = std::iter::from_fn(|| set.poll_event()).collect();
+    assert_eq!(
+        events,
+        [
+            (TransferId(1), Event::Failed(TransferErrorCode::BadMessage)),
+            (TransferId(2), Event::Failed(TransferErrorCode::BadMessage))
+        ]
+    );
+    assert!(set.is_empty(), "both dropped once their error went out");
+}

@@ -274,6 +274,10 @@ impl State {
                 remote.transfers.on_message(id, message);
             }
             TransferData::Chunk(bytes) => remote.transfers.on_chunk(id, &bytes),
+            TransferData::Bad(reason) => {
+                tracing::warn!(%from, ?id, %reason, "unreadable transfer message");
+                remote.transfers.fail(id, TransferErrorCode::BadMessage);
+            }
         }
         self.pump(Side::Client, from, id, events).await
     }

@@ -452,6 +452,12 @@ impl State {
                     h.transfers.on_chunk(id, &bytes);
                 }
             }
+            TransferData::Bad(reason) if known => {
+                tracing::warn!(%from, ?id, %reason, "unreadable transfer message");
+                if let Some(h) = self.files.hosted.get_mut(&from) {
+                    h.transfers.fail(id, TransferErrorCode::BadMessage);
+                }
+            }
             TransferData::Text(TransferMessage::Cancel {} | TransferMessage::Error { .. }) => {
                 // A transfer waiting for the person's answer, withdrawn.
                 if let Some(h) = self.files.hosted.get_mut(&from)
