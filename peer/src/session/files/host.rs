@@ -289,9 +289,15 @@ impl State {
         allowed: bool,
         events: &mpsc::Sender<Event>,
     ) -> Result<bool, PeerError> {
-        let Some((ask, Some(_))) = self.files.asks.get(&(from, request_id)).copied() else {
-            return Ok(request_id.0 & PROMPT_IDS != 0);
+        let (ask, since) = match self.files.asks.get(&(from, request_id)).copied() {
+            Some(entry) => entry,
+            // Not ours: a consent request (its ids are the requester's).
+            None => return Ok(false),
         };
+        if since.is_none() {
+            // Ours, already answered: a late second answer changes nothing.
+            return Ok(true);
+        }
         if allowed {
             self.files.asks.insert((from, request_id), (ask, None));
         } else {
