@@ -90,6 +90,15 @@ struct Args {
     /// other programs stayed under 10 % (the machine is shared).
     #[arg(long)]
     keep_noisy: bool,
+    /// Pause between rounds (the screen stays still meanwhile, as between a person's actions).
+    /// Unless `--keep-noisy`, it is also the window in which other programs must stay under
+    /// 10 % of a core before the next round starts.
+    #[arg(long, default_value_t = 1000)]
+    round_gap_ms: u64,
+    /// Keep the screen busy: a small square changes this many times a second (0: a still
+    /// screen between clicks, which the pipeline refreshes once a second).
+    #[arg(long, default_value_t = 0)]
+    ticker_fps: u32,
     /// Give up waiting for quiet rounds after this many seconds (and report what was kept).
     #[arg(long, default_value_t = 1800)]
     max_wait_s: u64,
@@ -187,6 +196,10 @@ async fn run(args: &Args, xvfb: &xvfb::Xvfb) -> anyhow::Result<()> {
         eprintln!("dashboard ready: {ready}");
         clock_checks.push(d.clock(20).await?);
     }
+    let _ticker = match args.ticker_fps {
+        0 => None,
+        fps => Some(x_probe::Ticker::start(display, &probe, fps)?),
+    };
     let xtest = XTestPointer::connect(display)?;
     let injector = X11Injector::start(Some(display.to_owned()))?;
     // Let set-up traffic (first keyframes, the dashboard's first click) settle.
@@ -199,6 +212,11 @@ async fn run(args: &Args, xvfb: &xvfb::Xvfb) -> anyhow::Result<()> {
     }
     let captured0 = stage.pipeline_stats().captured.load(Ordering::Relaxed);
     let encoded0 = stage.pipeline_stats().encoded.load(Ordering::Relaxed);
+    let keyframes0 = stage.pipeline_stats().keyframes.load(Ordering::Relaxed);
+    let page_before = match &mut dashboard {
+        Some(d) => Some(d.stats().await?),
+        None => None,
+    };
     let phase_start = (Instant::now(), Reading::now());
     let mut rig =
         Rig { probe: &mut probe, stage: &mut stage, dashboard: dashboard.as_mut(), xtest, injector };
@@ -219,13 +237,14 @@ async fn run(args: &Args, xvfb: &xvfb::Xvfb) -> anyhow::Result<()> {
             );
             break;
         }
-        if !args.keep_noisy {
-            let (t, reading) = (Instant::now(), Reading::now());
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            if reading.until(&Reading::now(), t.elapsed()).other_percent() > NOISY_PERCENT {
-                waited += t.elapsed();
-                continue;
-            }
+        let (t, reading) = (Instant::now(), Reading::now());
+        tokio::time::sleep(Duration::from_millis(args.round_gap_ms)).await;
+        if !args.keep_noisy
+            && args.round_gap_ms > 0
+            && reading.until(&Reading::now(), t.elapsed()).other_percent() > NOISY_PERCENT
+        {
+            waited += t.elapsed();
+            continue;
         }
         let (t, reading) = (Instant::now(), Reading::now());
         let mut round = Vec::new();
@@ -266,7 +285,10 @@ async fn run(args: &Args, xvfb: &xvfb::Xvfb) -> anyhow::Result<()> {
     let total = phase_start.1.until(&Reading::now(), phase_start.0.elapsed());
     let captured = rig.stage.pipeline_stats().captured.load(Ordering::Relaxed) - captured0;
     let encoded = rig.stage.pipeline_stats().encoded.load(Ordering::Relaxed) - encoded0;
+    let keyframes = rig.stage.pipeline_stats().keyframes.load(Ordering::Relaxed) - keyframes0;
+    let mut page_after = None;
     if let Some(d) = &mut rig.dashboard {
+        page_after = Some(d.stats().await?);
         clock_checks.push(d.clock(20).await?);
     }
     let injected = rig.stage.input.injected.load(Ordering::Relaxed);
@@ -286,13 +308,17 @@ async fn run(args: &Args, xvfb: &xvfb::Xvfb) -> anyhow::Result<()> {
     );
     let secs = total.wall.as_secs_f64();
     println!(
-        "- while sampling: captured {captured} frames ({:.1}/s), encoded {encoded} ({:.1}/s; unchanged frames are not encoded)",
+        "- while sampling: captured {captured} frames ({:.1}/s), encoded {encoded} ({:.1}/s; unchanged frames are not encoded), of which {keyframes} keyframes; {}",
         captured as f64 / secs,
-        encoded as f64 / secs
+        encoded as f64 / secs,
+        match args.ticker_fps {
+            0 => "the screen is still between clicks".to_owned(),
+            fps => format!("a 32×32 square changes {fps} times a second between clicks"),
+        }
     );
     println!(
-        "- {} samples per controller, {} ms + 0-33 ms apart; consent prompts answered {prompts}; control messages injected {injected}, dropped {dropped}",
-        args.samples, args.spacing_ms
+        "- {} samples per controller, {} ms + 0-33 ms apart, in rounds of one click each with {} ms between rounds; consent prompts answered {prompts}; control messages injected {injected}, dropped {dropped}",
+        args.samples, args.spacing_ms, args.round_gap_ms
     );
     for (when, c) in ["before", "after"].iter().zip(&clock_checks) {
         println!(
@@ -302,6 +328,9 @@ async fn run(args: &Args, xvfb: &xvfb::Xvfb) -> anyhow::Result<()> {
         );
     }
     report::load_lines(total, &rounds, &discarded, waited);
+    if let (Some(before), Some(after)) = (&page_before, &page_after) {
+        report::page_receiver_lines(before, after);
+    }
     println!("\n## Input latency: the controller's click → ButtonPress at the X client\n");
     report::input_table(&samples, &controllers);
     println!(

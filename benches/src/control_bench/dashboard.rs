@@ -188,6 +188,16 @@ impl Dashboard {
         Ok(PageClick { event_ms: page("event_ms")?, sent_ms: page("sent_ms")? })
     }
 
+    /// The page's inbound-rtp counters of the customer's screen (W3C webrtc-stats names).
+    pub async fn stats(&mut self) -> anyhow::Result<Value> {
+        let id = self.send(json!({ "cmd": "stats" }))?;
+        let answer = self.expect("stats", Duration::from_secs(10)).await?;
+        if answer["id"].as_u64() != Some(id) {
+            bail!("stats answer out of order: {answer}");
+        }
+        Ok(answer)
+    }
+
     /// When the page first presented a frame showing `rgb` (0xRRGGBB) over the remote
     /// screen after the last click (`None`: not within the driver's 3 s).
     pub async fn photon(&mut self, rgb: u32) -> anyhow::Result<Option<f64>> {

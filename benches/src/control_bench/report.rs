@@ -178,10 +178,12 @@ pub fn photon_table(samples: &[Sample], controllers: &[Controller]) {
         "\nThe bench's repaint (ButtonPress → the fill is in the framebuffer), all samples, ms: {}",
         Spread::cells(repaint).replace(" | ", " / ")
     );
-    let mut widths: Vec<usize> = samples.iter().filter_map(|s| s.decoded_width).collect();
-    widths.sort_unstable();
-    widths.dedup();
-    println!("Width of the decoded pictures that showed the change: {widths:?}");
+    let mut widths = std::collections::BTreeMap::<usize, usize>::new();
+    for w in samples.iter().filter_map(|s| s.decoded_width) {
+        *widths.entry(w).or_default() += 1;
+    }
+    let widths: Vec<String> = widths.iter().map(|(w, n)| format!("{n} at width {w}")).collect();
+    println!("The native CSR's pictures that showed the change: {}", widths.join(", "));
 }
 
 /// Writes every sample's timestamps (ms since the epoch, empty when missing), one line each.
@@ -244,6 +246,33 @@ pub fn steps_table(samples: &[Sample]) {
     for (what, spread) in rows {
         println!("| {what} | {} | {} |", spread.map_or(0, |s| s.n), Spread::cells(spread));
     }
+}
+
+/// Prints what the page's receiver of the customer's screen did while sampling, from two
+/// getStats readings (webrtc-stats: delays are sums in seconds over emitted/decoded frames).
+pub fn page_receiver_lines(before: &serde_json::Value, after: &serde_json::Value) {
+    let d = |k: &str| after[k].as_f64().unwrap_or(0.0) - before[k].as_f64().unwrap_or(0.0);
+    let per = |sum: &str, count: &str| {
+        let n = d(count);
+        if n > 0.0 { format!("{:.1} ms", 1e3 * d(sum) / n) } else { "–".into() }
+    };
+    println!(
+        "- the dashboard's receiver while sampling (getStats): {:.0} frames decoded ({:.0} keyframes), {:.0} dropped, {:.0} freezes; \
+         per frame: jitter buffer delay {}, its target {}, its minimum {}, decode {}, receive-to-decoded {}; {:.0} NACKs, {:.0} PLIs; {}x{}",
+        d("framesDecoded"),
+        d("keyFramesDecoded"),
+        d("framesDropped"),
+        d("freezeCount"),
+        per("jitterBufferDelay", "jitterBufferEmittedCount"),
+        per("jitterBufferTargetDelay", "jitterBufferEmittedCount"),
+        per("jitterBufferMinimumDelay", "jitterBufferEmittedCount"),
+        per("totalDecodeTime", "framesDecoded"),
+        per("totalProcessingDelay", "framesDecoded"),
+        d("nackCount"),
+        d("pliCount"),
+        after["frameWidth"],
+        after["frameHeight"],
+    );
 }
 
 /// Prints other programs' CPU use over the rounds kept and those discarded for it.

@@ -163,6 +163,54 @@ fn log_presses(
     }
 }
 
+/// A small square on the probe window that changes colour `fps` times a second, as a
+/// clock or a blinking cursor would: the screen is never still, so the pipeline encodes
+/// every tick instead of one refresh a second. Stops when dropped.
+pub struct Ticker {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Where the ticker draws: left of the centre tap, away from the taps and the clicks.
+const TICKER: Rectangle = Rectangle { x: 32, y: 344, width: 32, height: 32 };
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Ticker {
+    pub fn start(display: &str, probe: &XProbe, fps: u32) -> anyhow::Result<Self> {
+        let (conn, _) = x11rb::connect(Some(display)).context("connecting to Xvfb for the ticker")?;
+        let gc = conn.generate_id()?;
+        conn.create_gc(gc, probe.window, &CreateGCAux::new().foreground(0xffffff))?;
+        conn.flush()?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (window, flag) = (probe.window, stop.clone());
+        let period = Duration::from_secs_f64(1.0 / f64::from(fps.max(1)));
+        let thread = std::thread::Builder::new().name("x-ticker".into()).spawn(move || {
+            let mut n = 0u32;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                n = n.wrapping_add(1);
+                let grey = (n * 37 % 200 + 40) * 0x010101;
+                let drawn = conn
+                    .change_gc(gc, &ChangeGCAux::new().foreground(grey))
+                    .and_then(|_| conn.poly_fill_rectangle(window, gc, &[TICKER]))
+                    .and_then(|_| conn.flush());
+                if drawn.is_err() {
+                    return;
+                }
+                std::thread::sleep(period);
+            }
+        })?;
+        Ok(Self { stop, thread: Some(thread) })
+    }
+}
+
 /// XTest injection from the bench itself: the floor under any remote path.
 pub struct XTestPointer {
     conn: RustConnection,

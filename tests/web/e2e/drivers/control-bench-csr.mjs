@@ -21,6 +21,8 @@
 //   {"cmd":"photon","id":N,"rgb":[R,G,B]} → {"photon":{"id","shown_ms"}}: the
 //       first frame after the last click that the page presented with that
 //       colour over the screen (shown_ms null if none within 3 s)
+//   {"cmd":"stats","id":N} → {"stats":{"id", ...}}: the screen's inbound-rtp
+//       counters from getStats (jitter buffer, decode, drops, freezes)
 // End of stdin closes the browser and ends the script.
 import { createInterface } from "node:readline";
 import { CSR_NAME, CSR_PASSWORD, launchChromium, until } from "../harness.js";
@@ -52,6 +54,36 @@ function stampPointerDowns() {
     const last = window.__downs.at(-1);
     if (last) last.sent_ms = performance.timeOrigin + performance.now();
   });
+}
+
+/** Keeps every peer connection the page creates, for getStats. */
+function recordPeerConnections() {
+  const Original = window.RTCPeerConnection;
+  // @ts-ignore bench instrumentation
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) {
+      super(...args);
+      // @ts-ignore
+      window.__pcs.push(this);
+    }
+  };
+}
+
+/**
+ * The inbound video counters of the connection that decodes the most frames (the customer's screen).
+ * https://www.w3.org/TR/webrtc-stats/#inboundrtpstats-dict*
+ */
+async function screenStats() {
+  const fields = ["framesReceived", "framesDecoded", "framesDropped", "keyFramesDecoded", "freezeCount", "totalFreezesDuration", "jitterBufferDelay", "jitterBufferTargetDelay", "jitterBufferMinimumDelay", "jitterBufferEmittedCount", "totalDecodeTime", "totalProcessingDelay", "totalAssemblyTime", "framesAssembledFromMultiplePackets", "nackCount", "pliCount", "firCount", "packetsLost", "bytesReceived", "frameWidth", "frameHeight"];
+  let best = null;
+  // @ts-ignore
+  for (const pc of window.__pcs) {
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === "inbound-rtp" && s.kind === "video" && (!best || s.framesDecoded > best.framesDecoded)) best = s;
+    }
+  }
+  return best && Object.fromEntries(fields.map((f) => [f, best[f] ?? null]));
 }
 
 /**
@@ -117,6 +149,7 @@ let page;
 try {
   browser = await launchChromium();
   const context = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 900 } });
+  await context.addInitScript(recordPeerConnections);
   page = await context.newPage();
   page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
   await page.goto(`${url}/`);
@@ -173,6 +206,8 @@ try {
       const down = await until("the click's stamps", () => page.evaluate((i) => window.__downs[i]?.sent_ms && window.__downs[i], n));
       lastClick = down.event_ms;
       say({ clicked: { id: cmd.id, ...down } });
+    } else if (cmd.cmd === "stats") {
+      say({ stats: { id: cmd.id, ...(await page.evaluate(screenStats)) } });
     } else if (cmd.cmd === "photon") {
       const shown = await until("the colour on the page", () => page.evaluate(firstShowing, [lastClick, cmd.rgb]), 3_000).catch(() => null);
       say({ photon: { id: cmd.id, shown_ms: shown } });
