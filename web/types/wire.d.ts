@@ -13,7 +13,7 @@ export type ClientMessage = { "type": "create_session", token: AuthToken, sessio
 /**
  * Who asked: `true` when `with` asked the sender, `false` when the sender asked `with`.
  */
-incoming: boolean, outcome: ConsentOutcome, } | { "type": "report_participant", about: ParticipantId, } | { "type": "refresh_ice_servers", } | { "type": "ping", nonce?: number, };
+incoming: boolean, outcome: ConsentOutcome, } | { "type": "report_participant", about: ParticipantId, } | { "type": "tool_record", with: ParticipantId, record: ToolRecord, } | { "type": "refresh_ice_servers", } | { "type": "ping", nonce?: number, };
 
 export type ServerMessage = { "type": "hello", server: string, protocol: number, max_message_bytes: number, 
 /**
@@ -82,6 +82,18 @@ export type CandidateType = "host" | "srflx" | "prflx" | "relay";
 export type PathProtocol = "udp" | "tcp" | "tls";
 
 export type ConsentOutcome = "allowed" | "denied" | "denied_by_policy" | "timed_out" | "revoked" | "stopped" | "gone";
+
+export type ToolRecord = { "what": "file_access", outcome: ConsentOutcome, } | { "what": "transfer", direction: TransferDirection, 
+/**
+ * The file or folder, as the customer was asked about it.
+ */
+item: ItemName, files: number, bytes: number, outcome: TransferOutcome, } | { "what": "system_info", outcome: ConsentOutcome, report?: SystemReport, };
+
+export type TransferDirection = "download" | "upload";
+
+export type TransferOutcome = "denied" | "completed" | "cancelled" | "failed";
+
+export type ItemName = string;
 
 export type SessionInfo = { session_id: SessionId, session_number: SessionNumber, 
 /**

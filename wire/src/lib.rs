@@ -26,9 +26,12 @@ pub use codec::{DecodeError, Message, decode, encode};
 pub use ids::{ParticipantId, SessionId, SessionNumber, SessionNumberError};
 pub use messages::{
     CandidateType, ClientMessage, ConsentOutcome, EndReason, ErrorCode, Features, IceCandidate, IceServer,
-    IceText, ParticipantInfo, PathProtocol, Role, ServerMessage, SessionInfo, Signal,
+    IceText, ParticipantInfo, PathProtocol, Role, ServerMessage, SessionInfo, Signal, ToolRecord,
+    TransferDirection, TransferOutcome,
 };
-pub use text::{AuthToken, ChatText, DisplayName, InviteToken, Label, Notes, ResumeToken, Sdp, TextError};
+pub use text::{
+    AuthToken, ChatText, DisplayName, InviteToken, ItemName, Label, Notes, ResumeToken, Sdp, TextError,
+};
 
 /// The protocol version this crate speaks; every message carries it as `"v"`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::ids::{ParticipantId, SessionId, SessionNumber};
-use crate::text::{AuthToken, DisplayName, InviteToken, Label, Notes, ResumeToken, Sdp};
+use crate::text::{AuthToken, DisplayName, InviteToken, ItemName, Label, Notes, ResumeToken, Sdp};
 
 /// A message from a client (browser, native peer, third-party client) to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -74,6 +74,11 @@ pub enum ClientMessage {
     /// and report" on a consent prompt): a flag stored with the session
     /// report. The sender usually leaves right after. No reply.
     ReportParticipant { about: ParticipantId },
+    /// A file transfer or system information event on the sender's machine
+    /// (TOOL-5, TOOL-7, ADM-2), sent by the customer's native peer, which
+    /// decides and enforces them: `with` is the CSR. Stored in the session
+    /// report with the time and both names. No reply.
+    ToolRecord { with: ParticipantId, record: ToolRecord },
     /// Ask for the ICE server list again, with fresh TURN credentials (they
     /// expire; a client renews them before then and restarts ICE with them).
     /// Answered with [`ServerMessage::IceServers`].
@@ -103,6 +108,7 @@ impl ClientMessage {
         "path_report",
         "consent_record",
         "report_participant",
+        "tool_record",
         "refresh_ice_servers",
         "ping",
     ];
@@ -125,6 +131,7 @@ impl ClientMessage {
             Self::PathReport { .. } => "path_report",
             Self::ConsentRecord { .. } => "consent_record",
             Self::ReportParticipant { .. } => "report_participant",
+            Self::ToolRecord { .. } => "tool_record",
             Self::RefreshIceServers {} => "refresh_ice_servers",
             Self::Ping { .. } => "ping",
         }
@@ -312,6 +319,57 @@ impl ServerMessage {
     pub fn error(code: ErrorCode, in_reply_to: Option<&str>) -> Self {
         Self::Error { code, message: code.message().to_owned(), in_reply_to: in_reply_to.map(str::to_owned) }
     }
+}
+
+/// What a [`ClientMessage::ToolRecord`] records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum ToolRecord {
+    /// Advanced file transfer (TOOL-5): asked and how it went (allowed,
+    /// denied, timed out), or ended (`revoked`: "End file transfer" by the
+    /// customer; `stopped`: closed by the CSR).
+    FileAccess { outcome: ConsentOutcome },
+    /// One transfer, once it is over: what moved which way and how it ended.
+    Transfer {
+        direction: TransferDirection,
+        /// The file or folder, as the customer was asked about it.
+        item: ItemName,
+        files: u32,
+        bytes: u64,
+        outcome: TransferOutcome,
+    },
+    /// System information (TOOL-7): asked and how it went; when allowed,
+    /// the report that was sent (`allowed` with `report`).
+    SystemInfo {
+        outcome: ConsentOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        report: Option<Box<crate::channels::system_info::SystemReport>>,
+    },
+}
+
+/// Which way a transfer went, seen from the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferDirection {
+    /// From the customer's machine to the CSR.
+    Download,
+    /// From the CSR to the customer's machine.
+    Upload,
+}
+
+/// How a transfer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferOutcome {
+    /// The customer said no (or did not answer).
+    Denied,
+    /// Every file arrived and its SHA-256 matched.
+    Completed,
+    /// One side cancelled it, or file transfer ended first.
+    Cancelled,
+    /// It failed (hash mismatch, disk full, refused path, ...).
+    Failed,
 }
 
 /// How a consent request went (SHR-1..8), as recorded in the session report.

@@ -141,6 +141,11 @@ text_type!(
     Notes, min = 0, max = 20_000, Multiline, trim = false, secret = false
 );
 text_type!(
+    /// A file or folder as a session report names it (TOOL-5, ADM-2): 1 to 1024
+    /// characters, no control characters. Always rendered as text.
+    ItemName, min = 1, max = 1024, Printable, trim = false, secret = false
+);
+text_type!(
     /// An SDP offer or answer ([RFC 8866](https://www.rfc-editor.org/rfc/rfc8866)), relayed untouched.
     Sdp, min = 1, max = 60_000, Multiline, trim = false, secret = false
 );
