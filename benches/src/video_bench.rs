@@ -14,8 +14,11 @@
 //!    the first and the last 10 s (flat = no backlog), and the process's peak
 //!    RSS (server + both peers: an upper bound for the sending peer).
 
+#[path = "xvfb.rs"]
+mod xvfb;
+
 use std::collections::HashMap;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +37,7 @@ use tandem_peer::video::{DisplayMode, I420Frame, VideoEncoder, VideoError, Video
 use tandem_wire::channels::Capability;
 use tandem_wire::{DisplayName, ParticipantId};
 use tokio::sync::mpsc;
+use xvfb::Xvfb;
 
 #[derive(Parser)]
 #[command(about = "Video benchmark of the native peer (issue 3)")]
@@ -114,7 +118,7 @@ fn per_frame_costs(args: &Args) -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for (name, w, h) in SIZES {
-        let xvfb = Xvfb::start(w, h)?;
+        let xvfb = Xvfb::start(w as u32, h as u32)?;
         let (capture, convert) = capture_and_convert(&xvfb.display, args.frames)?;
         drop(xvfb);
         for busy in [false, true] {
@@ -226,34 +230,6 @@ fn x264_cost(frames: &[I420Frame], threads: u32) -> anyhow::Result<f64> {
     Ok(1000.0 / fps)
 }
 
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start(w: usize, h: usize) -> anyhow::Result<Self> {
-        for n in 140..180 {
-            if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                continue;
-            }
-            let display = format!(":{n}");
-            let child = Command::new("Xvfb")
-                .args([&display, "-screen", "0", &format!("{w}x{h}x24"), "-nolisten", "tcp", "-noreset"])
-                .spawn()
-                .context("starting Xvfb")?;
-            let x = Self { child, display };
-            for _ in 0..100 {
-                if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                    return Ok(x);
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        bail!("no free X display")
-    }
-}
-
 /// Waits for the native peer's consent window on `display` and clicks its
 /// Allow button (after the window's 0.5 s arming), as the person would.
 /// The layout is `peer/src/ui/layout.rs`'s: a 480-point-wide prompt, Allow at (75, 168).
@@ -284,13 +260,6 @@ fn click_allow(display: &str) -> anyhow::Result<()> {
     let (x, y) = ((75.0 * scale).round().to_string(), (168.0 * scale).round().to_string());
     xdotool(&["mousemove", "--window", &id, &x, &y, "click", "1"])?;
     Ok(())
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn cpu_model() -> String {

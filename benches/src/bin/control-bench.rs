@@ -6,7 +6,7 @@
 //! target/release/control-bench              # about 3 minutes
 //! ```
 //!
-//! One run, one X server: Xvfb at 1280×720 (`control_bench/xvfb.rs`) with
+//! One run, one X server: Xvfb at 1280×720 (`xvfb.rs`) with
 //! the bench's own window covering it (`control_bench/x_probe.rs`), which
 //! stamps each ButtonPress on arrival and repaints itself in a new colour.
 //! The real signaling server, a native customer sharing that display through
@@ -43,7 +43,7 @@ mod report;
 mod stage;
 #[path = "../control_bench/x_probe.rs"]
 mod x_probe;
-#[path = "../control_bench/xvfb.rs"]
+#[path = "../xvfb.rs"]
 mod xvfb;
 
 use std::path::Path;

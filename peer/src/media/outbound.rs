@@ -7,7 +7,7 @@
 //! openh264 agree on) and Opus for voice.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
@@ -133,6 +133,7 @@ async fn write_samples(
     let mut payload_type = None;
     // A viewer needs a keyframe before anything else decodes.
     let mut need_keyframe = video;
+    let mut clock = VideoClock::default();
     loop {
         let sample = match samples.recv().await {
             Ok(s) => s,
@@ -159,11 +160,19 @@ async fn write_samples(
             continue;
         }
         let Some(pt) = payload_type else { continue };
-        let out = Sample {
-            data: sample.data.clone(),
-            duration: sample.duration,
-            ..Sample::new(sample.captured_at)
+        let duration = if video {
+            // The RTP timestamp follows the capture clock (see `VideoClock`): first move it on
+            // by the time since the last picture, with an empty sample (no packet goes out).
+            let gap =
+                Sample { duration: clock.advance(sample.captured_at), ..Sample::new(sample.captured_at) };
+            if let Err(e) = track.sample_writer(ssrc, pt).write_sample(&gap).await {
+                tracing::trace!(error = %e, "timestamp not advanced");
+            }
+            Duration::ZERO
+        } else {
+            sample.duration
         };
+        let out = Sample { data: sample.data.clone(), duration, ..Sample::new(sample.captured_at) };
         match track.sample_writer(ssrc, pt).write_sample(&out).await {
             Ok(()) => need_keyframe = false,
             Err(e) => {
@@ -172,6 +181,44 @@ async fn write_samples(
                 need_keyframe = video;
             }
         }
+    }
+}
+
+/// The RTP clock of a video track: 90 kHz ticks since its first picture, by
+/// capture time.
+///
+/// webrtc's sample writer stamps a sample with the track's running timestamp
+/// and only then adds the sample's duration: a duration is the gap to the
+/// *next* picture. A screen sends pictures irregularly (nothing while it is
+/// still, then a picture the moment it changes), so that gap is unknown when
+/// a picture goes out, and stamping each picture with the gap *before* it
+/// shifts every timestamp by one picture. A receiver that plays pictures by
+/// their timestamps, like Chromium, then holds a picture that came 170 ms
+/// after the last one for as long as the one before had waited (up to a
+/// second on a still screen). So before each picture the timestamp is moved
+/// on by the time since the previous one (an empty sample: no packet), and
+/// the picture itself is written with duration zero.
+#[derive(Debug, Default)]
+struct VideoClock {
+    first: Option<Instant>,
+    /// Ticks the track's timestamp has been moved on so far.
+    ticks: u64,
+}
+
+impl VideoClock {
+    const RATE: f64 = 90_000.0;
+
+    /// How far to move the timestamp before the picture captured at `captured_at`:
+    /// whole ticks, so that the writer's own rounding (`(duration × rate) as u32`) gives
+    /// exactly the ticks meant and no error adds up over a session.
+    fn advance(&mut self, captured_at: Instant) -> Duration {
+        let first = *self.first.get_or_insert(captured_at);
+        let since = captured_at.saturating_duration_since(first).as_nanos();
+        let target = u64::try_from(since * Self::RATE as u128 / 1_000_000_000).unwrap_or(u64::MAX);
+        let step = target.saturating_sub(self.ticks).min(u64::from(u32::MAX / 2));
+        self.ticks += step;
+        // Half a tick more, so that the writer's truncation lands on `step`.
+        Duration::from_secs_f64((step as f64 + 0.5) / Self::RATE)
     }
 }
 
@@ -193,6 +240,56 @@ async fn read_feedback(track: Arc<TrackLocalStaticSample>, feed: Feed) {
             Some(_) => {}
             // Not bound yet (before negotiation) or unbound: look again shortly.
             None => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtc::rtp::codec::h264::H264Payloader;
+    use rtc::rtp::packetizer::{Packetizer, new_packetizer};
+    use rtc::rtp::sequence::new_random_sequencer;
+
+    /// What webrtc's `write_sample` does with a sample's duration (its packetizer is private).
+    fn write(p: &mut impl Packetizer, data: &[u8], duration: Duration) -> Vec<u32> {
+        let samples = (duration.as_secs_f64() * 90_000.0) as u32;
+        let packets = p.packetize(Instant::now(), &bytes::Bytes::copy_from_slice(data), samples).unwrap();
+        packets.iter().map(|pkt| pkt.header.timestamp).collect()
+    }
+
+    #[test]
+    fn video_timestamps_follow_capture_time_when_pictures_come_irregularly() {
+        let mut p = new_packetizer(
+            Instant::now(),
+            1200,
+            102,
+            1,
+            Box::new(H264Payloader::default()),
+            Box::new(new_random_sequencer()),
+            90_000,
+        );
+        // A still screen: a refresh a second later, then a click 170 ms after it, then 33 ms
+        // frames, then still again; and a long session's rounding (1 ms steps).
+        let t0 = Instant::now();
+        let mut at = Vec::new();
+        let mut t = 0u64;
+        for gap in [0u64, 1000, 170, 33, 33, 1000, 999, 1].into_iter().chain(std::iter::repeat_n(1, 5000)) {
+            t += gap;
+            at.push(t0 + Duration::from_millis(t));
+        }
+        let mut clock = VideoClock::default();
+        let mut stamps = Vec::new();
+        let picture = [0u8, 0, 0, 1, 0x65, 0x88, 0x84];
+        for &captured in &at {
+            assert!(write(&mut p, &[], clock.advance(captured)).is_empty(), "the advance sends nothing");
+            let ts = write(&mut p, &picture, Duration::ZERO);
+            assert_eq!(ts.len(), 1);
+            stamps.push(ts[0]);
+        }
+        for (i, (&ts, &captured)) in stamps.iter().zip(&at).enumerate() {
+            let want = (captured - at[0]).as_millis() as u32 * 90;
+            assert_eq!(ts.wrapping_sub(stamps[0]), want, "picture {i}'s timestamp is its capture time");
         }
     }
 }
