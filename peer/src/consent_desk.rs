@@ -2,17 +2,18 @@
 //! the consent window ([`crate::ui`]), its answers come back as session
 //! commands (an allowed application request with the window the person
 //! chose, [`Command::Decide`]'s `window`), and the on-screen indicator shows
-//! what is allowed now. Without a display there is nobody to ask, and every
+//! what is allowed now. File transfer, each transfer and system information
+//! ([`Event::FilesPrompt`]) are asked in the same window. Without a display there is nobody to ask, and every
 //! request is denied.
 
 use std::collections::{BTreeMap, HashMap};
 
-use tandem_wire::channels::{Capability, RequestId};
+use tandem_wire::channels::{Capability, RequestId, TransferId};
 use tandem_wire::{ConsentOutcome, ParticipantId};
 use tokio::sync::mpsc;
 
 use crate::session::{Command, Event};
-use crate::ui::{ActiveGrant, ConsentUi, Prompt, UiEvent};
+use crate::ui::{ActiveGrant, ConsentUi, FilesActivity, Prompt, Question, TransferLine, UiEvent};
 
 /// The consent window (if any) and what it shows.
 pub struct ConsentDesk {
@@ -23,6 +24,8 @@ pub struct ConsentDesk {
     /// What is allowed now, by (participant, request id, incoming): request ids are per
     /// requester, so ours and theirs may share a number. Worded as seen from this machine.
     active: BTreeMap<(ParticipantId, RequestId, bool), Capability>,
+    /// Who may browse this machine's files, and the transfers running for them, by id.
+    files: BTreeMap<ParticipantId, BTreeMap<TransferId, TransferLine>>,
 }
 
 impl ConsentDesk {
@@ -36,7 +39,7 @@ impl ConsentDesk {
             }
             Err(e) => (None, Some(e)),
         };
-        (Self { ui, commands, names: HashMap::new(), active: BTreeMap::new() }, error)
+        (Self { ui, commands, names: HashMap::new(), active: BTreeMap::new(), files: BTreeMap::new() }, error)
     }
 
     /// Follows one session event.
@@ -44,13 +47,49 @@ impl ConsentDesk {
         match event {
             Event::Participants(list) => {
                 self.names = list.iter().map(|p| (p.id, p.name.as_str().to_owned())).collect();
+                let before = self.files.len();
+                self.files.retain(|with, _| self.names.contains_key(with));
+                if self.files.len() != before {
+                    self.show_files();
+                }
+            }
+            // The customer sees what file transfer does (TOOL-5), and the indicator's Stop ends it.
+            Event::FilesAccess { with, open } => {
+                if *open {
+                    self.files.entry(*with).or_default();
+                } else {
+                    self.files.remove(with);
+                }
+                self.show_files();
+            }
+            Event::HostTransfer { with, id, summary } => {
+                let line = TransferLine {
+                    item: summary.item.clone(),
+                    direction: summary.direction,
+                    done: 0,
+                    total: summary.bytes,
+                };
+                self.files.entry(*with).or_default().insert(*id, line);
+                self.show_files();
+            }
+            Event::TransferProgress { with, id, progress } => {
+                if let Some(line) = self.files.get_mut(with).and_then(|t| t.get_mut(id)) {
+                    line.done = progress.confirmed_bytes;
+                    line.total = progress.total_bytes;
+                    self.show_files();
+                }
+            }
+            Event::TransferFinished { with, id, .. } | Event::TransferFailed { with, id, .. } => {
+                if self.files.get_mut(with).and_then(|t| t.remove(id)).is_some() {
+                    self.show_files();
+                }
             }
             Event::ConsentPrompt { from, name, request_id, capability } => match &self.ui {
                 Some(ui) => {
                     let prompt = Prompt {
                         from: *from,
                         request_id: *request_id,
-                        capability: *capability,
+                        question: Question::Capability(*capability),
                         requester_name: name.clone(),
                         organisation: None,
                         offer: false,
@@ -61,9 +100,23 @@ impl ConsentDesk {
                 }
                 None => self.deny(*from, *request_id).await,
             },
-            // The consent window has no question for file transfer or system information
-            // yet: nobody can allow them here, so they are denied at once.
-            Event::FilesPrompt { from, request_id, .. } => self.deny(*from, *request_id).await,
+            // File transfer, one transfer, system information: the same window asks.
+            Event::FilesPrompt { from, name, request_id, ask } => match &self.ui {
+                Some(ui) => {
+                    let prompt = Prompt {
+                        from: *from,
+                        request_id: *request_id,
+                        question: Question::Files(ask.clone()),
+                        requester_name: name.clone(),
+                        organisation: None,
+                        offer: false,
+                    };
+                    if ui.prompt(prompt).is_err() {
+                        self.deny(*from, *request_id).await;
+                    }
+                }
+                None => self.deny(*from, *request_id).await,
+            },
             // This machine's own share offer: its person confirms it on screen (never in a
             // terminal); the answer comes back as a Decide the session routes to the offer.
             Event::ConfirmOffer { to, name, request_id, capability } => match &self.ui {
@@ -71,7 +124,7 @@ impl ConsentDesk {
                     let prompt = Prompt {
                         from: *to,
                         request_id: *request_id,
-                        capability: *capability,
+                        question: Question::Capability(*capability),
                         requester_name: name.clone(),
                         organisation: None,
                         offer: true,
@@ -110,6 +163,20 @@ impl ConsentDesk {
             }
             _ => {}
         }
+    }
+
+    fn show_files(&self) {
+        let Some(ui) = &self.ui else { return };
+        let files = self
+            .files
+            .iter()
+            .map(|(with, transfers)| FilesActivity {
+                with: *with,
+                name: self.names.get(with).cloned().unwrap_or_else(|| with.to_string()),
+                transfers: transfers.values().cloned().collect(),
+            })
+            .collect();
+        let _ = ui.set_files(files);
     }
 
     async fn deny(&self, from: ParticipantId, request_id: RequestId) {

@@ -326,6 +326,18 @@ fn print_event(event: &Event) {
             }
         }
         Event::FilesListFailed { with, code, .. } => println!("listing at {with} failed ({code:?})"),
+        Event::FilesAccess { with, open: true } => println!("{with} may now browse and transfer your files"),
+        Event::FilesAccess { with, open: false } => println!("file transfer with {with} ended"),
+        Event::HostTransfer { with, id, summary } => {
+            let way = match summary.direction {
+                session::Direction::Download => "to",
+                session::Direction::Upload => "from",
+            };
+            println!(
+                "transfer {}: copying \"{}\" {way} {with} ({} bytes)",
+                id.0, summary.item, summary.bytes
+            );
+        }
         Event::TransferProgress { with, id, progress } => {
             println!(
                 "transfer {} with {with}: {} of {} bytes",

@@ -15,9 +15,10 @@ use common::xwindows::TestWindows;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tandem_peer::session::{Direction, FilesAsk, TransferSummary};
 use tandem_peer::ui::layout;
 use tandem_peer::ui::queue::ARM_DELAY;
-use tandem_peer::ui::{ActiveGrant, ConsentUi, Prompt, UiEvent, picker};
+use tandem_peer::ui::{ActiveGrant, ConsentUi, Prompt, Question, UiEvent, picker};
 use tandem_peer::video::WindowId;
 use tandem_peer::video::x11_window::X11Windows;
 use tandem_wire::ParticipantId;
@@ -176,7 +177,7 @@ fn prompts_and_the_indicator_answer_real_clicks() {
     let prompt = |from, id, capability, name: &str, org: Option<&str>| Prompt {
         from,
         request_id: RequestId(id),
-        capability,
+        question: Question::Capability(capability),
         requester_name: name.to_owned(),
         organisation: org.map(str::to_owned),
         offer: false,
@@ -239,6 +240,37 @@ fn prompts_and_the_indicator_answer_real_clicks() {
         UiEvent::Decision { from: dan, request_id: RequestId(2), allowed: false, window: None },
     );
     screen.wait_until_gone(window, "denied prompt");
+
+    // 3b. File transfer (TOOL-5): one transfer's prompt says what, which way and how much; Allow.
+    let upload = TransferSummary {
+        direction: Direction::Upload,
+        item: "setup.log".to_owned(),
+        place: "/home/ann/Documents".to_owned(),
+        files: 1,
+        bytes: 104_857_600,
+        overwrite: false,
+    };
+    let files_prompt = Prompt {
+        question: Question::Files(FilesAsk::Transfer(upload)),
+        ..prompt(carla, 40, Capability::ViewDesktop, "Carla Example", Some("Example Support"))
+    };
+    ui.prompt(files_prompt).unwrap();
+    let shown = Instant::now();
+    let window = screen.wait_for_window("asks to copy");
+    assert_eq!(
+        screen.window_name(window),
+        "Tandem: Carla Example (Example Support) asks to copy \"setup.log\" (1 file, 105 MB) to this computer, into /home/ann/Documents"
+    );
+    screen.wait_for_drawing(window, prompt_w, "file transfer prompt");
+    std::thread::sleep(ARM_DELAY.saturating_sub(shown.elapsed()));
+    click_for(
+        &screen,
+        &runtime,
+        &mut events,
+        (window, layout::ALLOW, prompt_w),
+        UiEvent::Decision { from: carla, request_id: RequestId(40), allowed: true, window: None },
+    );
+    screen.wait_until_gone(window, "file transfer prompt");
 
     // 4. Two at once: the first is withdrawn (close_prompt), the second shows
     // next and is answered with "End session and report".

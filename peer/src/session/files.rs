@@ -23,12 +23,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use tandem_wire::ParticipantId;
 use tandem_wire::channels::remote_files::{
     RelativePath, RemoteFilesMessage, TransferErrorCode, TransferMessage,
 };
 use tandem_wire::channels::system_info::{InfoRequestId, SystemInfoMessage};
 use tandem_wire::channels::{RequestId, Sha256Hex, TransferId};
+use tandem_wire::{ConsentOutcome, ItemName, ParticipantId, ToolRecord, TransferDirection, TransferOutcome};
 use tokio::sync::mpsc;
 
 use super::{Event, State, emit};
@@ -135,6 +135,8 @@ struct Hosted {
     /// Where each upload lands (for people) and whether it may replace files.
     uploads: HashMap<TransferId, (String, bool)>,
     info_asking: Option<RequestId>,
+    /// What the person was asked about each transfer, for the session report once it is over.
+    summaries: HashMap<TransferId, TransferSummary>,
 }
 
 impl Hosted {
@@ -147,6 +149,7 @@ impl Hosted {
             waiting: HashMap::new(),
             uploads: HashMap::new(),
             info_asking: None,
+            summaries: HashMap::new(),
         }
     }
 }
@@ -194,6 +197,8 @@ pub(super) struct Files {
     remote: HashMap<ParticipantId, Remote>,
     /// Progress already reported, per transfer: (last confirmed bytes reported, latest progress).
     progress: HashMap<(Side, ParticipantId, TransferId), (u64, Progress)>,
+    /// Records for the session report (ADM-2), waiting for the session loop to send them.
+    records: Vec<(ParticipantId, ToolRecord)>,
 }
 
 impl Files {
@@ -206,7 +211,33 @@ impl Files {
             next_prompt: 0,
             remote: HashMap::new(),
             progress: HashMap::new(),
+            records: Vec::new(),
         }
+    }
+
+    /// The records for the session report since the last call, in order.
+    pub(super) fn take_records(&mut self) -> Vec<(ParticipantId, ToolRecord)> {
+        std::mem::take(&mut self.records)
+    }
+
+    /// Records advanced file transfer's consent or end with `with`.
+    fn record_access(&mut self, with: ParticipantId, outcome: ConsentOutcome) {
+        self.records.push((with, ToolRecord::FileAccess { outcome }));
+    }
+
+    /// Records how transfer `id` with `with` ended, once (what the person was asked about it).
+    fn record_transfer(&mut self, with: ParticipantId, id: TransferId, outcome: TransferOutcome) {
+        let Some(summary) = self.hosted.get_mut(&with).and_then(|h| h.summaries.remove(&id)) else { return };
+        let item = ItemName::parse(summary.item.as_str())
+            .or_else(|_| ItemName::parse("(unnamed)"))
+            .expect("a valid name");
+        let direction = match summary.direction {
+            Direction::Download => TransferDirection::Download,
+            Direction::Upload => TransferDirection::Upload,
+        };
+        let record =
+            ToolRecord::Transfer { direction, item, files: summary.files, bytes: summary.bytes, outcome };
+        self.records.push((with, record));
     }
 
     fn transfers(&mut self, side: Side, with: ParticipantId) -> Option<&mut Transfers> {
@@ -407,6 +438,9 @@ impl State {
                     }
                 }
                 TransferEvent::Finished => {
+                    if side == Side::Host {
+                        self.files.record_transfer(with, id, TransferOutcome::Completed);
+                    }
                     let progress =
                         self.files.progress.remove(&(side, with, id)).map(|(_, p)| p).unwrap_or_default();
                     self.transfer_over(side, with, id, events).await;
@@ -414,11 +448,22 @@ impl State {
                 }
                 TransferEvent::Failed(code) => {
                     tracing::info!(?side, %with, ?id, ?code, "transfer failed");
+                    if side == Side::Host {
+                        let outcome = match code {
+                            TransferErrorCode::Denied => TransferOutcome::Denied,
+                            TransferErrorCode::Ended => TransferOutcome::Cancelled,
+                            _ => TransferOutcome::Failed,
+                        };
+                        self.files.record_transfer(with, id, outcome);
+                    }
                     self.files.progress.remove(&(side, with, id));
                     self.transfer_over(side, with, id, events).await;
                     emit(events, Event::TransferFailed { with, id, code }).await;
                 }
                 TransferEvent::Cancelled | TransferEvent::Expired => {
+                    if side == Side::Host {
+                        self.files.record_transfer(with, id, TransferOutcome::Cancelled);
+                    }
                     self.files.progress.remove(&(side, with, id));
                     self.transfer_over(side, with, id, events).await;
                     emit(events, Event::TransferFailed { with, id, code: TransferErrorCode::Ended }).await;
@@ -528,6 +573,17 @@ impl State {
 
     /// `with` left: everything with them ends (partial files removed).
     pub(in crate::session) fn files_forget(&mut self, with: ParticipantId) {
+        if let Some(h) = self.files.hosted.get(&with) {
+            let open = h.grant.is_some();
+            let mut ids: Vec<TransferId> = h.summaries.keys().copied().collect();
+            ids.sort_by_key(|id| id.0);
+            for id in ids {
+                self.files.record_transfer(with, id, TransferOutcome::Cancelled);
+            }
+            if open {
+                self.files.record_access(with, ConsentOutcome::Gone);
+            }
+        }
         if let Some(mut h) = self.files.hosted.remove(&with) {
             h.transfers.cancel_all();
         }

@@ -15,7 +15,7 @@ use tandem_wire::channels::{
 };
 use tandem_wire::{
     ChatText, ClientMessage, EndReason, ErrorCode, IceServer, InviteToken, ParticipantId, ParticipantInfo,
-    Role, Sdp, ServerMessage, SessionInfo,
+    Role, Sdp, ServerMessage, SessionInfo, ToolRecord,
 };
 use tokio::sync::mpsc;
 use webrtc::peer_connection::RTCPeerConnectionState;
@@ -186,6 +186,19 @@ pub enum Event {
         request_id: RequestId,
         ask: FilesAsk,
     },
+    /// On the customer's machine: `with` may now browse and transfer files (`open`), or no
+    /// longer (`false`: ended by either side, or by application sharing).
+    FilesAccess {
+        with: ParticipantId,
+        open: bool,
+    },
+    /// On the customer's machine: a transfer the person allowed starts (progress follows as
+    /// [`Event::TransferProgress`], the end as [`Event::TransferFinished`] / [`Event::TransferFailed`]).
+    HostTransfer {
+        with: ParticipantId,
+        id: TransferId,
+        summary: TransferSummary,
+    },
     /// File transfer with `with` is open: these are the folders this side may browse.
     FilesOpened {
         with: ParticipantId,
@@ -333,7 +346,7 @@ pub async fn run_with_files(
     let (link_tx, mut link_rx) = mpsc::unbounded_channel();
     let mut path_check = tokio::time::interval(PATH_CHECK);
     let mut files_tick = tokio::time::interval(FILES_TICK);
-    let result = loop {
+    let result = 'session: loop {
         let refresh_at = state.refresh_at;
         let consent_deadline = state.consent.next_deadline().map(tokio::time::Instant::from_std);
         tokio::select! {
@@ -436,11 +449,32 @@ pub async fn run_with_files(
                 }
             },
         }
+        for (with, record) in state.files.take_records() {
+            if let Err(e) = conn.send(&tool_record(with, record)).await {
+                break 'session Err(e);
+            }
+        }
     };
     for link in state.links.values() {
         link.close().await;
     }
     result
+}
+
+/// A record for the session report, within the server's message size: a
+/// system report too large to fit is recorded without its details.
+fn tool_record(with: ParticipantId, record: ToolRecord) -> ClientMessage {
+    let message = ClientMessage::ToolRecord { with, record };
+    if tandem_wire::encode(&message).len() <= tandem_wire::MAX_MESSAGE_BYTES {
+        return message;
+    }
+    match message {
+        ClientMessage::ToolRecord { with, record: ToolRecord::SystemInfo { outcome, .. } } => {
+            tracing::warn!("system information too large for the session report; recorded without it");
+            ClientMessage::ToolRecord { with, record: ToolRecord::SystemInfo { outcome, report: None } }
+        }
+        other => other,
+    }
 }
 
 struct State {
@@ -461,7 +495,7 @@ struct State {
     roles: HashMap<ParticipantId, Role>,
     /// Consent messages waiting for a participant's consent channel to open.
     pending_consent: HashMap<ParticipantId, Vec<ConsentMessage>>,
-    /// Participants' names as the server gave them (for consent prompts).
+    /// Participants' names as the server gave them, a CSR's with their organisation (for prompts).
     names: HashMap<ParticipantId, String>,
     /// Who may see or control this machine (the customer's decisions, enforced here).
     consent: ConsentBook,
@@ -506,7 +540,18 @@ impl State {
             ServerMessage::Lobby { .. } => emit(events, Event::Lobby).await,
             ServerMessage::Refused {} => return Err(PeerError::Refused),
             ServerMessage::Participants { participants } => {
-                self.names = participants.iter().map(|p| (p.id, p.name.as_str().to_owned())).collect();
+                // A CSR is named with the organisation they work for, as the server says.
+                let organisation = conn.organisation();
+                self.names = participants
+                    .iter()
+                    .map(|p| {
+                        let name = match organisation {
+                            Some(org) if p.role.is_csr() => format!("{} ({org})", p.name.as_str()),
+                            _ => p.name.as_str().to_owned(),
+                        };
+                        (p.id, name)
+                    })
+                    .collect();
                 self.roles = participants.iter().map(|p| (p.id, p.role)).collect();
                 self.sync_links(&participants, conn, link_tx, events).await?;
                 emit(events, Event::Participants(participants)).await;
@@ -801,13 +846,6 @@ impl State {
                 Action::Send { to, message } => self.send_consent(to, message).await,
                 Action::Prompt { from, request_id, capability } => {
                     let name = self.names.get(&from).cloned().unwrap_or_else(|| from.to_string());
-                    // A CSR is named with the organisation they work for, as the server says.
-                    let name = match (self.roles.get(&from), conn.organisation()) {
-                        (Some(role), Some(organisation)) if role.is_csr() => {
-                            format!("{name} ({organisation})")
-                        }
-                        _ => name,
-                    };
                     emit(events, Event::ConsentPrompt { from, name, request_id, capability }).await;
                 }
                 Action::ClosePrompt { from, request_id } => {

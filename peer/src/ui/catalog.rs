@@ -4,7 +4,8 @@
 
 use tandem_wire::channels::Capability;
 
-use super::{ActiveGrant, Prompt};
+use super::{ActiveGrant, FilesActivity, Prompt, Question};
+use crate::session::{Direction, FilesAsk, TransferSummary};
 use crate::video::x11_window::WindowInfo;
 
 pub const ALLOW: &str = "Allow";
@@ -48,10 +49,16 @@ pub fn requester(prompt: &Prompt) -> String {
 }
 
 fn shorten(text: &str) -> String {
-    if text.chars().count() <= MAX_NAME_CHARS {
-        return text.to_owned();
+    shorten_to(text, MAX_NAME_CHARS)
+}
+
+/// `text`, or its first `max - 1` characters and "…"; control characters shown as "?".
+fn shorten_to(text: &str, max: usize) -> String {
+    let text: String = text.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    if text.chars().count() <= max {
+        return text;
     }
-    let mut short: String = text.chars().take(MAX_NAME_CHARS - 1).collect();
+    let mut short: String = text.chars().take(max - 1).collect();
     short.push('…');
     short
 }
@@ -59,16 +66,20 @@ fn shorten(text: &str) -> String {
 /// Exactly what is asked, as one sentence.
 pub fn question(prompt: &Prompt) -> String {
     let who = requester(prompt);
+    let capability = match &prompt.question {
+        Question::Capability(c) => *c,
+        Question::Files(ask) => return files_question(&who, ask),
+    };
     if prompt.offer {
         // This machine's own offer, typed in its command line: confirmed here, on screen.
-        return match prompt.capability {
+        return match capability {
             Capability::ShareControl => {
                 format!("Let {who} see and control your screen with their mouse and keyboard?")
             }
             _ => format!("Show your whole screen to {who}?"),
         };
     }
-    match prompt.capability {
+    match capability {
         Capability::ViewDesktop => format!("{who} asks to see your whole screen."),
         Capability::ControlDesktop => {
             format!("{who} asks to see your whole screen and control your mouse and keyboard.")
@@ -82,6 +93,61 @@ pub fn question(prompt: &Prompt) -> String {
         Capability::ShareView => format!("{who} asks to share their screen with you."),
         Capability::ShareControl => format!("{who} asks to let you control their screen."),
     }
+}
+
+/// Longest file or folder name shown whole in a question.
+const MAX_ITEM_CHARS: usize = 80;
+/// At most this many granted folders are named in a question.
+const MAX_ROOTS_NAMED: usize = 3;
+
+/// File transfer and system information questions (TOOL-5, TOOL-7): who, what, which way, how much.
+fn files_question(who: &str, ask: &FilesAsk) -> String {
+    match ask {
+        FilesAsk::Open { roots } => {
+            let mut named: Vec<String> =
+                roots.iter().take(MAX_ROOTS_NAMED).map(|r| shorten_to(r, MAX_ITEM_CHARS)).collect();
+            if roots.len() > MAX_ROOTS_NAMED {
+                named.push(format!("{} more", roots.len() - MAX_ROOTS_NAMED));
+            }
+            format!("{who} asks to browse and transfer your files in {}.", named.join(", "))
+        }
+        FilesAsk::Transfer(t) => transfer_question(who, t),
+        FilesAsk::SystemInfo => format!(
+            "{who} asks for this computer's system information (operating system, hardware, displays, network interfaces)."
+        ),
+    }
+}
+
+fn transfer_question(who: &str, t: &TransferSummary) -> String {
+    let item = shorten_to(&t.item, MAX_ITEM_CHARS);
+    let files = match t.files {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    };
+    let amount = format!("{files}, {}", size(t.bytes));
+    match t.direction {
+        Direction::Download => format!("{who} asks to copy \"{item}\" ({amount}) from this computer."),
+        Direction::Upload => {
+            let place = shorten_to(&t.place, MAX_ITEM_CHARS);
+            let replacing = if t.overwrite { ", replacing existing files" } else { "" };
+            format!("{who} asks to copy \"{item}\" ({amount}) to this computer, into {place}{replacing}.")
+        }
+    }
+}
+
+/// "1.5 GB", "340 KB", "12 bytes": decimal units, as file managers show them.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return if bytes == 1 { "1 byte".to_owned() } else { format!("{bytes} bytes") };
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 999.5 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if value < 9.95 { format!("{value:.1} {}", UNITS[unit]) } else { format!("{value:.0} {}", UNITS[unit]) }
 }
 
 /// The prompt window's title: the question itself, so that a window list
@@ -132,14 +198,51 @@ pub fn indicator(grants: &[ActiveGrant]) -> String {
     clauses.join("; ")
 }
 
+/// File transfer's part of the indicator: who may browse this machine's
+/// files, and each running transfer with how far it is
+/// ("Copying "report.pdf" to Carla Example: 45 % of 200 MB").
+pub fn files_indicator(files: &[FilesActivity]) -> String {
+    let mut clauses = Vec::new();
+    for activity in files {
+        let name = &activity.name;
+        if activity.transfers.is_empty() {
+            clauses.push(format!("{name} may browse and transfer your files"));
+        }
+        for t in &activity.transfers {
+            let item = shorten_to(&t.item, 40);
+            let way = match t.direction {
+                Direction::Download => "to",
+                Direction::Upload => "from",
+            };
+            let percent = if t.total == 0 {
+                100
+            } else {
+                (u128::from(t.done.min(t.total)) * 100 / u128::from(t.total)) as u64
+            };
+            clauses.push(format!("Copying \"{item}\" {way} {name}: {percent} % of {}", size(t.total)));
+        }
+    }
+    clauses.join("; ")
+}
+
+/// The indicator's whole line: screen sharing, then file transfer.
+pub fn indicator_line(grants: &[ActiveGrant], files: &[FilesActivity]) -> String {
+    [indicator(grants), files_indicator(files)]
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The indicator window's title (window lists, task bars).
-pub fn indicator_title(grants: &[ActiveGrant]) -> String {
-    format!("Tandem: {}", indicator(grants))
+pub fn indicator_title(grants: &[ActiveGrant], files: &[FilesActivity]) -> String {
+    format!("Tandem: {}", indicator_line(grants, files))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::TransferLine;
     use tandem_wire::ParticipantId;
     use tandem_wire::channels::RequestId;
 
@@ -147,7 +250,7 @@ mod tests {
         Prompt {
             from: ParticipantId::from_raw(1),
             request_id: RequestId(1),
-            capability,
+            question: Question::Capability(capability),
             requester_name: "Carla Example".to_owned(),
             organisation: organisation.map(str::to_owned),
             offer: false,
@@ -190,6 +293,92 @@ mod tests {
         for (i, q) in all.iter().enumerate() {
             assert!(!all[..i].contains(q), "each capability has its own text: {q}");
         }
+    }
+
+    #[test]
+    fn file_transfer_questions_say_what_which_way_and_how_much() {
+        let ask = |a: FilesAsk| Prompt {
+            question: Question::Files(a),
+            ..prompt(Capability::ViewDesktop, Some("Example Support"))
+        };
+        let who = "Carla Example (Example Support)";
+        assert_eq!(
+            prompt_title(&ask(FilesAsk::Open { roots: vec!["/home/ann".into(), "/srv/share".into()] })),
+            format!("Tandem: {who} asks to browse and transfer your files in /home/ann, /srv/share")
+        );
+        let many = FilesAsk::Open { roots: (0..5).map(|i| format!("/r{i}")).collect() };
+        assert!(question(&ask(many)).ends_with("in /r0, /r1, /r2, 2 more."));
+        let download = TransferSummary {
+            direction: Direction::Download,
+            item: "report.pdf".into(),
+            place: String::new(),
+            files: 1,
+            bytes: 200_000_000,
+            overwrite: false,
+        };
+        assert_eq!(
+            question(&ask(FilesAsk::Transfer(download.clone()))),
+            format!("{who} asks to copy \"report.pdf\" (1 file, 200 MB) from this computer.")
+        );
+        let upload = TransferSummary {
+            direction: Direction::Upload,
+            item: "photos\u{7}".into(),
+            place: "/home/ann/Documents".into(),
+            files: 12,
+            bytes: 1_500_000,
+            overwrite: true,
+        };
+        assert_eq!(
+            question(&ask(FilesAsk::Transfer(upload))),
+            format!(
+                "{who} asks to copy \"photos?\" (12 files, 1.5 MB) to this computer, into /home/ann/Documents, replacing existing files."
+            )
+        );
+        assert!(
+            question(&ask(FilesAsk::SystemInfo))
+                .starts_with(&format!("{who} asks for this computer's system information"))
+        );
+        let long = TransferSummary { item: "x".repeat(300), ..download };
+        assert!(question(&ask(FilesAsk::Transfer(long))).contains(&format!("\"{}…\"", "x".repeat(79))));
+        assert_eq!(size(0), "0 bytes");
+        assert_eq!(size(1), "1 byte");
+        assert_eq!(size(999), "999 bytes");
+        assert_eq!(size(1000), "1.0 KB");
+        assert_eq!(size(9_949), "9.9 KB");
+        assert_eq!(size(9_950), "10 KB");
+        assert_eq!(size(999_499), "999 KB");
+        assert_eq!(size(999_500), "1.0 MB");
+        assert_eq!(size(1 << 30), "1.1 GB");
+        assert_eq!(size(u64::MAX), "18447 PB");
+    }
+
+    #[test]
+    fn the_indicator_shows_file_transfer_and_each_transfer_s_progress() {
+        let carla = ParticipantId::from_raw(1);
+        let line = |transfers| FilesActivity { with: carla, name: "Carla Example".into(), transfers };
+        assert_eq!(files_indicator(&[line(vec![])]), "Carla Example may browse and transfer your files");
+        let copying = vec![
+            TransferLine {
+                item: "report.pdf".into(),
+                direction: Direction::Download,
+                done: 90_000_000,
+                total: 200_000_000,
+            },
+            TransferLine { item: "a".repeat(60), direction: Direction::Upload, done: 0, total: 0 },
+        ];
+        assert_eq!(
+            files_indicator(&[line(copying)]),
+            format!(
+                "Copying \"report.pdf\" to Carla Example: 45 % of 200 MB; Copying \"{}…\" from Carla Example: 100 % of 0 bytes",
+                "a".repeat(39)
+            )
+        );
+        let grants = [grant(1, "Carla Example", Capability::ViewDesktop)];
+        assert_eq!(
+            indicator_title(&grants, &[line(vec![])]),
+            "Tandem: Your screen is being viewed by Carla Example; Carla Example may browse and transfer your files"
+        );
+        assert_eq!(indicator_line(&[], &[]), "");
     }
 
     #[test]

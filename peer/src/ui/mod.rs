@@ -49,6 +49,7 @@ use tandem_wire::ParticipantId;
 use tandem_wire::channels::{Capability, RequestId};
 use tokio::sync::mpsc;
 
+use crate::session::{Direction, FilesAsk};
 use crate::video::WindowId;
 
 /// How long [`ConsentUi::start`] waits for the first window to exist.
@@ -56,12 +57,21 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long dropping a [`ConsentUi`] waits for its thread to end.
 const STOP_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// What a prompt asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Question {
+    /// To see or control this screen or one window, or (an offer) to share ours.
+    Capability(Capability),
+    /// Advanced file transfer, one transfer, or system information (TOOL-5, TOOL-7).
+    Files(FilesAsk),
+}
+
 /// A question for the person at this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
     pub from: ParticipantId,
     pub request_id: RequestId,
-    pub capability: Capability,
+    pub question: Question,
     /// The requester's name as the server verified it (shown as text).
     pub requester_name: String,
     /// The requester's organisation as the server verified it; `None` when it gave none.
@@ -71,6 +81,13 @@ pub struct Prompt {
     pub offer: bool,
 }
 
+impl Prompt {
+    /// Whether the person chooses a window before Allow (view or control one application).
+    pub fn needs_window(&self) -> bool {
+        matches!(self.question, Question::Capability(c) if picker::needs_window(c))
+    }
+}
+
 /// Something allowed and active now, for the indicator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveGrant {
@@ -78,6 +95,27 @@ pub struct ActiveGrant {
     /// The other participant's name as the server gave it.
     pub name: String,
     pub capability: Capability,
+}
+
+/// File transfer allowed to one participant, for the indicator (TOOL-5: the
+/// customer sees what is going on, and Stop ends it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilesActivity {
+    pub with: ParticipantId,
+    /// The other participant's name as the server gave it.
+    pub name: String,
+    /// The transfers running now.
+    pub transfers: Vec<TransferLine>,
+}
+
+/// One running transfer, as the indicator shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferLine {
+    pub item: String,
+    pub direction: Direction,
+    /// Bytes confirmed by the receiver so far, of `total`.
+    pub done: u64,
+    pub total: u64,
 }
 
 /// What the person did.
@@ -126,6 +164,7 @@ enum Command {
     Prompt(Prompt),
     ClosePrompt { from: ParticipantId, request_id: RequestId },
     SetActive(Vec<ActiveGrant>),
+    SetFiles(Vec<FilesActivity>),
     Shutdown,
 }
 
@@ -172,6 +211,12 @@ impl ConsentUi {
     /// What is viewed or controlled now; the indicator shows while this is not empty.
     pub fn set_active(&self, grants: Vec<ActiveGrant>) -> Result<(), UiError> {
         self.send(Command::SetActive(grants))
+    }
+
+    /// Who may browse this machine's files and what is being copied; the indicator
+    /// shows while this or [`ConsentUi::set_active`] is not empty.
+    pub fn set_files(&self, files: Vec<FilesActivity>) -> Result<(), UiError> {
+        self.send(Command::SetFiles(files))
     }
 
     fn send(&self, command: Command) -> Result<(), UiError> {

@@ -4,7 +4,7 @@
 //! A prompt's buttons are armed [`ARM_DELAY`] after it comes to the front,
 //! so that a click meant for something else (the prompt popping up under
 //! the pointer) cannot answer it. A prompt for one application window
-//! ([`picker::needs_window`]) also needs a window chosen before Allow takes a
+//! ([`super::picker::needs_window`]) also needs a window chosen before Allow takes a
 //! click; the choice belongs to the front prompt and is forgotten when
 //! another prompt comes to the front or the window leaves the list.
 
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tandem_wire::ParticipantId;
 use tandem_wire::channels::RequestId;
 
-use super::{Prompt, UiEvent, picker};
+use super::{Prompt, UiEvent};
 use crate::video::WindowId;
 
 /// How long a prompt must have been shown before its buttons take clicks.
@@ -42,7 +42,7 @@ impl PromptQueue {
     pub fn push(&mut self, prompt: Prompt, now: Instant) {
         let key = (prompt.from, prompt.request_id);
         if let Some(at) = self.pending.iter().position(|p| (p.from, p.request_id) == key) {
-            if at == 0 && self.pending[0].capability != prompt.capability {
+            if at == 0 && self.pending[0].question != prompt.question {
                 self.chosen = None;
             }
             self.pending[at] = prompt;
@@ -102,7 +102,7 @@ impl PromptQueue {
 
     /// Whether Allow takes a click at `now`: armed, and a window chosen if the prompt needs one.
     pub fn can_allow(&self, now: Instant) -> bool {
-        let needs_window = self.front().is_some_and(|p| picker::needs_window(p.capability));
+        let needs_window = self.front().is_some_and(Prompt::needs_window);
         self.armed(now) && (!needs_window || self.chosen.is_some())
     }
 
@@ -123,7 +123,7 @@ impl PromptQueue {
             return None;
         }
         let prompt = self.pending.pop_front()?;
-        let window = self.chosen.filter(|_| picker::needs_window(prompt.capability));
+        let window = self.chosen.filter(|_| prompt.needs_window());
         self.new_front(now);
         let (from, request_id) = (prompt.from, prompt.request_id);
         Some(match answer {
@@ -166,7 +166,7 @@ mod tests {
         Prompt {
             from: ParticipantId::from_raw(from),
             request_id: RequestId(id),
-            capability,
+            question: super::super::Question::Capability(capability),
             requester_name: format!("P{from}"),
             organisation: None,
             offer: false,

@@ -16,7 +16,7 @@ use eframe::egui::{
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::queue::{Answer, PromptQueue};
-use super::{ActiveGrant, Command, UiEvent, catalog, layout, picker};
+use super::{ActiveGrant, Command, FilesActivity, Prompt, UiEvent, catalog, layout, picker};
 use crate::video::x11_window::{WindowInfo, X11Windows};
 
 /// Past this many characters the question is drawn smaller (three lines of 18 points hold about 110).
@@ -66,6 +66,7 @@ pub(super) fn run(
                 events,
                 queue: PromptQueue::default(),
                 active: Vec::new(),
+                files: Vec::new(),
                 title: catalog::IDLE_TITLE.to_owned(),
                 // eframe shows the root window after its first frame; the first update hides it.
                 visible: true,
@@ -90,6 +91,8 @@ struct ConsentApp {
     events: UnboundedSender<UiEvent>,
     queue: PromptQueue,
     active: Vec<ActiveGrant>,
+    /// File transfer allowed now, with its running transfers.
+    files: Vec<FilesActivity>,
     /// The root window's title, visibility and size as last set.
     title: String,
     visible: bool,
@@ -140,6 +143,7 @@ impl eframe::App for ConsentApp {
                 Command::Prompt(prompt) => self.queue.push(prompt, now),
                 Command::ClosePrompt { from, request_id } => self.queue.close(from, request_id, now),
                 Command::SetActive(grants) => self.active = grants,
+                Command::SetFiles(files) => self.files = files,
                 Command::Shutdown => self.shutting_down = true,
             }
         }
@@ -155,7 +159,7 @@ impl eframe::App for ConsentApp {
             }
         }
 
-        let picker = self.queue.front().is_some_and(|p| picker::needs_window(p.capability));
+        let picker = self.queue.front().is_some_and(Prompt::needs_window);
         if picker {
             self.windows.refresh(now);
             let ids: Vec<_> = self.windows.offered.iter().map(|w| w.id).collect();
@@ -249,20 +253,20 @@ impl ConsentApp {
     }
 
     fn show_indicator(&mut self, ctx: &egui::Context) {
-        if self.active.is_empty() {
+        if self.active.is_empty() && self.files.is_empty() {
             return; // not shown this frame: eframe closes its window
         }
         let monitor = ctx.input(|i| i.viewport().monitor_size);
         let x = monitor.map_or(layout::INDICATOR_TOP, |m| ((m.x - layout::INDICATOR_SIZE.x) / 2.0).max(0.0));
         let builder = ViewportBuilder::default()
-            .with_title(catalog::indicator_title(&self.active))
+            .with_title(catalog::indicator_title(&self.active, &self.files))
             .with_app_id("tandem-indicator")
             .with_inner_size(layout::INDICATOR_SIZE)
             .with_position(pos2(x, layout::INDICATOR_TOP))
             .with_decorations(false)
             .with_resizable(false)
             .with_window_level(WindowLevel::AlwaysOnTop);
-        let line = catalog::indicator(&self.active);
+        let line = catalog::indicator_line(&self.active, &self.files);
         let stop =
             ctx.show_viewport_immediate(ViewportId::from_hash_of("tandem-indicator"), builder, |ctx, _| {
                 let mut stop = false;

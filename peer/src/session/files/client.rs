@@ -53,7 +53,8 @@ impl State {
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         if self.files.hosted.get(&with).is_some_and(|h| h.grant.is_some() || h.asking.is_some()) {
-            return self.host_close(with, TransferErrorCode::Ended, events).await;
+            let ended_by = tandem_wire::ConsentOutcome::Revoked;
+            return self.host_close(with, TransferErrorCode::Ended, ended_by, events).await;
         }
         if let Some(remote) = self.files.remote.get_mut(&with) {
             remote.transfers.cancel_all();

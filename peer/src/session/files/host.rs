@@ -3,12 +3,12 @@
 
 use std::time::{Instant, SystemTime};
 
-use tandem_wire::ParticipantId;
 use tandem_wire::channels::remote_files::{
     ManifestEntry, RemoteFilesMessage, RemotePath, TransferErrorCode, TransferMessage, paginate,
 };
 use tandem_wire::channels::system_info::{InfoRefusal, SystemInfoMessage};
 use tandem_wire::channels::{RequestId, TransferId, label};
+use tandem_wire::{ConsentOutcome, ParticipantId, ToolRecord, TransferOutcome};
 use tokio::sync::mpsc;
 use webrtc::data_channel::RTCDataChannelId;
 
@@ -85,7 +85,7 @@ impl State {
             }
             RemoteFilesMessage::Close {} => {
                 if self.files.hosted.contains_key(&from) {
-                    self.host_close(from, TransferErrorCode::Ended, events).await?;
+                    self.host_close(from, TransferErrorCode::Ended, ConsentOutcome::Stopped, events).await?;
                 }
             }
             // Client side.
@@ -193,10 +193,16 @@ impl State {
         &mut self,
         with: ParticipantId,
         code: TransferErrorCode,
+        ended_by: ConsentOutcome,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         let Some(hosted) = self.files.hosted.get_mut(&with) else { return Ok(()) };
         let was_open = hosted.grant.is_some() || hosted.asking.is_some();
+        if hosted.grant.is_some() {
+            self.files.record_access(with, ended_by);
+            emit(events, Event::FilesAccess { with, open: false }).await;
+        }
+        let Some(hosted) = self.files.hosted.get_mut(&with) else { return Ok(()) };
         hosted.transfers.cancel_all();
         hosted.waiting.clear();
         let ids = hosted.transfers.ids();
@@ -222,7 +228,7 @@ impl State {
     ) -> Result<(), PeerError> {
         let open: Vec<ParticipantId> = self.files.hosted.keys().copied().collect();
         for with in open {
-            self.host_close(with, TransferErrorCode::Ended, events).await?;
+            self.host_close(with, TransferErrorCode::Ended, ConsentOutcome::Revoked, events).await?;
         }
         Ok(())
     }
@@ -242,7 +248,8 @@ impl State {
             .collect();
         for with in open {
             if self.consent.view_scope(with) == Some(Scope::Application) {
-                self.host_close(with, TransferErrorCode::ApplicationSharingActive, events).await?;
+                let code = TransferErrorCode::ApplicationSharingActive;
+                self.host_close(with, code, ConsentOutcome::Revoked, events).await?;
             }
         }
         Ok(())
@@ -264,6 +271,11 @@ impl State {
             }
         };
         self.files.asks.insert((from, request_id), (ask, Some(Instant::now())));
+        if let (Ask::Transfer(id), FilesAsk::Transfer(summary)) = (ask, &shown)
+            && let Some(h) = self.files.hosted.get_mut(&from)
+        {
+            h.summaries.insert(id, summary.clone());
+        }
         let name = self.names.get(&from).cloned().unwrap_or_else(|| from.to_string());
         emit(events, Event::FilesPrompt { from, name, request_id, ask: shown }).await;
         request_id
@@ -324,10 +336,14 @@ impl State {
                     return Ok(());
                 }
                 hosted.asking = None;
+                let outcome = if allowed { ConsentOutcome::Allowed } else { ConsentOutcome::Denied };
                 if allowed {
                     hosted.grant = Some(request_id);
+                    self.files.record_access(with, outcome);
+                    emit(events, Event::FilesAccess { with, open: true }).await;
                     self.send_opened(with).await?;
                 } else {
+                    self.files.record_access(with, outcome);
                     let code = TransferErrorCode::Denied;
                     self.reply_files(with, RemoteFilesMessage::Closed { code }).await?;
                 }
@@ -338,6 +354,11 @@ impl State {
                     return Ok(());
                 }
                 if allowed {
+                    if let Some(summary) = hosted.summaries.get(&id) {
+                        let summary = summary.clone();
+                        emit(events, Event::HostTransfer { with, id, summary }).await;
+                    }
+                    let Some(hosted) = self.files.hosted.get_mut(&with) else { return Ok(()) };
                     if let Some(waiting) = hosted.waiting.remove(&id) {
                         if let Err(code) = hosted.transfers.insert(id, Transfer::Send(waiting.sender)) {
                             self.send_transfer_error(with, id, code).await;
@@ -348,7 +369,9 @@ impl State {
                     self.pump(Side::Host, with, id, events).await?;
                 } else {
                     hosted.transfer_asks.remove(&id);
+                    // (An upload's refusal and a running transfer's end are recorded as they end.)
                     if hosted.waiting.remove(&id).is_some() {
+                        self.files.record_transfer(with, id, TransferOutcome::Denied);
                         self.send_transfer_error(with, id, TransferErrorCode::Denied).await;
                     } else if let Some(Transfer::Receive(r)) = hosted.transfers.get_mut(id) {
                         r.refuse(TransferErrorCode::Denied);
@@ -372,16 +395,21 @@ impl State {
                     let options = self.files.config.report;
                     let facts = tokio::task::spawn_blocking(Facts::collect).await;
                     match facts {
-                        Ok(facts) => SystemInfoMessage::Report {
-                            request_id: info_id,
-                            report: Box::new(facts.report(options, SystemTime::now())),
-                        },
+                        Ok(facts) => {
+                            let report = Box::new(facts.report(options, SystemTime::now()));
+                            let outcome = ConsentOutcome::Allowed;
+                            let record = ToolRecord::SystemInfo { outcome, report: Some(report.clone()) };
+                            self.files.records.push((with, record));
+                            SystemInfoMessage::Report { request_id: info_id, report }
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "collecting system information failed");
                             SystemInfoMessage::Refused { request_id: info_id, reason: InfoRefusal::Other }
                         }
                     }
                 } else {
+                    let record = ToolRecord::SystemInfo { outcome: ConsentOutcome::Denied, report: None };
+                    self.files.records.push((with, record));
                     SystemInfoMessage::Refused { request_id: info_id, reason: InfoRefusal::Denied }
                 };
                 self.reply_info(with, &reply).await;
