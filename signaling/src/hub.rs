@@ -132,8 +132,16 @@ fn dispatch(
                 conns.remove(&conn);
             }
             Output::Report(event) => {
-                if matches!(event, ReportEvent::ParticipantReported { .. }) {
-                    metrics.participant_reports.inc();
+                match &event {
+                    ReportEvent::ParticipantReported { .. } => {
+                        metrics.participant_reports.inc();
+                    }
+                    ReportEvent::ToolRecorded { record, .. } => {
+                        if let Some((direction, outcome, bytes)) = record.transfer() {
+                            metrics.file_transfer(direction, outcome, bytes);
+                        }
+                    }
+                    _ => {}
                 }
                 // The writer only stops after the hub; a send error means it crashed, already logged there.
                 let _ = reports.send(event);

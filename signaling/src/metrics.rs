@@ -5,6 +5,9 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use tandem_wire::{TransferDirection, TransferOutcome};
+
+use crate::core::{TRANSFER_DIRECTIONS, TRANSFER_OUTCOMES, direction_name, transfer_outcome_name};
 
 /// Why a message was rejected: an error code's wire name, or a close reason.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -43,6 +46,20 @@ impl EncodeLabelValue for RelayDirection {
     }
 }
 
+/// A file transfer's direction (`download`: customer to CSR, `upload`: CSR
+/// to customer) and how it ended (`denied`, `completed`, `cancelled`, `failed`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransferLabel {
+    pub direction: &'static str,
+    pub outcome: &'static str,
+}
+
+/// A file transfer's direction only.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransferDirectionLabel {
+    pub direction: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DirectionLabel {
     pub direction: RelayDirection,
@@ -79,6 +96,10 @@ pub struct Metrics {
     pub invitations_failed: Counter,
     /// Participants reported to the site from a consent prompt (X-5).
     pub participant_reports: Counter,
+    /// File transfers the customers' machines recorded (TOOL-5), by direction and outcome.
+    file_transfers: Family<TransferLabel, Counter>,
+    /// Bytes those transfers moved, by direction.
+    file_transfer_bytes: Family<TransferDirectionLabel, Counter>,
     /// Live allocations on the embedded TURN relay.
     pub turn_allocations: Gauge,
     /// Requests and packets towards a denied peer address, refused by the embedded relay.
@@ -115,6 +136,8 @@ impl Metrics {
             invitations_sent: Counter::default(),
             invitations_failed: Counter::default(),
             participant_reports: Counter::default(),
+            file_transfers: Family::default(),
+            file_transfer_bytes: Family::default(),
             turn_allocations: Gauge::default(),
             turn_denied_peer: Counter::default(),
             turn_refused: Family::default(),
@@ -140,6 +163,24 @@ impl Metrics {
             "participant_reports",
             "Participants reported to the site from a consent prompt (X-5)",
             m.participant_reports.clone(),
+        );
+        // Every direction and outcome exists from the start (at 0), so a scrape always finds them.
+        for direction in TRANSFER_DIRECTIONS.map(direction_name) {
+            let _ = m.file_transfer_bytes.get_or_create(&TransferDirectionLabel { direction });
+            for outcome in TRANSFER_OUTCOMES.map(transfer_outcome_name) {
+                let _ = m.file_transfers.get_or_create(&TransferLabel { direction, outcome });
+            }
+        }
+        registry.register(
+            "file_transfers",
+            "File transfers recorded by customers' machines (tool_record), by direction (download: customer to \
+             CSR, upload: CSR to customer) and outcome (denied, completed, cancelled, failed)",
+            m.file_transfers.clone(),
+        );
+        registry.register(
+            "file_transfer_bytes",
+            "Bytes moved by the file transfers recorded, by direction",
+            m.file_transfer_bytes.clone(),
         );
         registry.register(
             "messages_relayed",
@@ -199,6 +240,14 @@ impl Metrics {
         self.turn_refused.get_or_create(&RejectLabel { reason }).inc();
     }
 
+    /// Counts one recorded file transfer that moved `bytes`.
+    pub fn file_transfer(&self, direction: TransferDirection, outcome: TransferOutcome, bytes: u64) {
+        let direction = direction_name(direction);
+        let outcome = transfer_outcome_name(outcome);
+        self.file_transfers.get_or_create(&TransferLabel { direction, outcome }).inc();
+        self.file_transfer_bytes.get_or_create(&TransferDirectionLabel { direction }).inc_by(bytes);
+    }
+
     /// Counts one rejected message.
     pub fn reject(&self, reason: &'static str) {
         self.messages_rejected.get_or_create(&RejectLabel { reason }).inc();
@@ -249,5 +298,32 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }
         assert_eq!(m.turn_relayed(RelayDirection::ToPeer).bytes.get(), 1230);
+    }
+
+    #[test]
+    fn file_transfers_are_counted_by_direction_and_outcome_from_the_start() {
+        let m = Metrics::new();
+        let text = m.render();
+        for line in [
+            "tandem_file_transfers_total{direction=\"download\",outcome=\"completed\"} 0",
+            "tandem_file_transfers_total{direction=\"upload\",outcome=\"failed\"} 0",
+            "tandem_file_transfer_bytes_total{direction=\"download\"} 0",
+            "tandem_file_transfer_bytes_total{direction=\"upload\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        m.file_transfer(TransferDirection::Download, TransferOutcome::Completed, 1_000);
+        m.file_transfer(TransferDirection::Download, TransferOutcome::Completed, 24);
+        m.file_transfer(TransferDirection::Upload, TransferOutcome::Denied, 0);
+        let text = m.render();
+        for line in [
+            "tandem_file_transfers_total{direction=\"download\",outcome=\"completed\"} 2",
+            "tandem_file_transfers_total{direction=\"upload\",outcome=\"denied\"} 1",
+            "tandem_file_transfers_total{direction=\"upload\",outcome=\"completed\"} 0",
+            "tandem_file_transfer_bytes_total{direction=\"download\"} 1024",
+            "tandem_file_transfer_bytes_total{direction=\"upload\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
     }
 }

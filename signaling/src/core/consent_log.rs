@@ -22,6 +22,7 @@ use tandem_wire::channels::Capability;
 use tandem_wire::{ConsentOutcome, DisplayName, ErrorCode, ParticipantId, Role, ServerMessage};
 
 use super::session::Session;
+use super::tool_log::{MAX_SYSTEM_REPORTS, MAX_TOOL_RECORDS};
 use super::{ConnId, Output, ReportEvent, Timestamp};
 
 /// Most consent records one session's report holds; beyond it `consent_record`
@@ -96,16 +97,23 @@ impl ConsentRecord {
             Capability::ShareView => format!("show their own screen to {a}"),
             Capability::ShareControl => format!("let {a} control their own screen"),
         };
-        let how = match self.outcome {
-            ConsentOutcome::Allowed => format!("allowed by {a}"),
-            ConsentOutcome::Denied => format!("denied by {a}"),
-            ConsentOutcome::DeniedByPolicy => format!("denied by the policy of {a}'s machine"),
-            ConsentOutcome::TimedOut => format!("no answer from {a} within 30 s (denied)"),
-            ConsentOutcome::Revoked => format!("revoked by {a}"),
-            ConsentOutcome::Stopped => format!("stopped by {r}"),
-            ConsentOutcome::Gone => "ended: a participant left or reconnected".to_owned(),
-        };
+        let how = outcome_text(self.outcome, r, a);
         format!("{r} asked to {what}: {how} (recorded by {})", self.from_name.as_str())
+    }
+}
+
+/// How a request by `requester` to `approver` went, as report sentences say
+/// it: "allowed by Ann", "stopped by Carla", ...
+pub(super) fn outcome_text(outcome: ConsentOutcome, requester: &str, approver: &str) -> String {
+    let (r, a) = (requester, approver);
+    match outcome {
+        ConsentOutcome::Allowed => format!("allowed by {a}"),
+        ConsentOutcome::Denied => format!("denied by {a}"),
+        ConsentOutcome::DeniedByPolicy => format!("denied by the policy of {a}'s machine"),
+        ConsentOutcome::TimedOut => format!("no answer from {a} within 30 s (denied)"),
+        ConsentOutcome::Revoked => format!("revoked by {a}"),
+        ConsentOutcome::Stopped => format!("stopped by {r}"),
+        ConsentOutcome::Gone => "ended: a participant left or reconnected".to_owned(),
     }
 }
 
@@ -130,8 +138,9 @@ impl ParticipantReport {
 /// A session's bookkeeping for these records.
 #[derive(Debug, Default)]
 pub(super) struct ConsentLog {
-    /// Admitted participants who have left, oldest first (at most [`DEPARTED_KEPT`]).
-    departed: VecDeque<(ParticipantId, DisplayName)>,
+    /// Admitted participants who have left, with the role they had, oldest
+    /// first (at most [`DEPARTED_KEPT`]).
+    departed: VecDeque<(ParticipantId, DisplayName, Role)>,
     /// Consent records emitted so far (the next one's `seq`).
     consent_records: u32,
     /// (reporter, reported) pairs already reported.
@@ -140,11 +149,16 @@ pub(super) struct ConsentLog {
 
 impl ConsentLog {
     /// Remembers an admitted participant who left the session.
-    pub fn remember_departed(&mut self, id: ParticipantId, name: DisplayName) {
+    pub fn remember_departed(&mut self, id: ParticipantId, name: DisplayName, role: Role) {
         if self.departed.len() == DEPARTED_KEPT {
             self.departed.pop_front();
         }
-        self.departed.push_back((id, name));
+        self.departed.push_back((id, name, role));
+    }
+
+    /// The name and last role of an admitted participant who left, if still remembered.
+    pub fn departed(&self, id: ParticipantId) -> Option<(&DisplayName, Role)> {
+        self.departed.iter().rev().find(|(d, _, _)| *d == id).map(|(_, name, role)| (name, *role))
     }
 
     /// Consent records emitted so far.
@@ -158,7 +172,8 @@ impl ConsentLog {
     }
 }
 
-/// Why a record was not taken.
+/// Why a record (a consent decision, a participant report, or a tool record
+/// of [`tool_log`](super::tool_log)) was not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum LogRefusal {
     /// The other participant is the sender, someone waiting in the lobby, or
@@ -168,28 +183,39 @@ pub(super) enum LogRefusal {
     ConsentLogFull,
     /// The session holds [`MAX_PARTICIPANT_REPORTS`] participant reports.
     ReportsFull,
+    /// A `tool_record` from a CSR: tools run on, and are recorded by, the customer's machine.
+    NotACustomer,
+    /// The session's report holds [`MAX_TOOL_RECORDS`] tool records.
+    ToolLogFull,
+    /// The session's report holds [`MAX_SYSTEM_REPORTS`] system reports.
+    SystemReportsFull,
 }
 
 impl LogRefusal {
     /// The error reply to a refused `kind` request: `unknown_participant`, or
-    /// `not_allowed` with a message saying that the session's cap is reached.
+    /// `not_allowed` with a message saying why (the sender's role, or a
+    /// session cap reached).
     pub fn reply(self, conn: ConnId, kind: &'static str) -> Output {
-        let msg = match self {
-            Self::UnknownParticipant => ServerMessage::error(ErrorCode::UnknownParticipant, Some(kind)),
-            Self::ConsentLogFull | Self::ReportsFull => {
-                let what = match self {
-                    Self::ReportsFull => format!("participant reports ({MAX_PARTICIPANT_REPORTS})"),
-                    _ => format!("consent records ({MAX_CONSENT_RECORDS})"),
-                };
-                ServerMessage::Error {
-                    code: ErrorCode::NotAllowed,
-                    message: format!(
-                        "This session's report already holds the most {what} it may; this one was not stored."
-                    ),
-                    in_reply_to: Some(kind.to_owned()),
-                }
-            }
+        let full = |what: String| {
+            format!("This session's report already holds the most {what} it may; this one was not stored.")
         };
+        let message = match self {
+            Self::UnknownParticipant => {
+                return Output::Send {
+                    conn,
+                    msg: ServerMessage::error(ErrorCode::UnknownParticipant, Some(kind)),
+                };
+            }
+            Self::NotACustomer => "Only a customer records file transfers and system information: \
+                                   they happen on the customer's machine."
+                .to_owned(),
+            Self::ConsentLogFull => full(format!("consent records ({MAX_CONSENT_RECORDS})")),
+            Self::ReportsFull => full(format!("participant reports ({MAX_PARTICIPANT_REPORTS})")),
+            Self::ToolLogFull => full(format!("tool records ({MAX_TOOL_RECORDS})")),
+            Self::SystemReportsFull => full(format!("system information reports ({MAX_SYSTEM_REPORTS})")),
+        };
+        let msg =
+            ServerMessage::Error { code: ErrorCode::NotAllowed, message, in_reply_to: Some(kind.to_owned()) };
         Output::Send { conn, msg }
     }
 }
@@ -252,9 +278,7 @@ impl Session {
         let other_name = match self.get(other) {
             Some(p) if p.role == Role::Waiting => None,
             Some(p) => Some(p.name.clone()),
-            None => {
-                self.consent_log.departed.iter().rev().find(|(id, _)| *id == other).map(|(_, n)| n.clone())
-            }
+            None => self.consent_log.departed(other).map(|(name, _)| name.clone()),
         };
         Ok((my_name, other_name.ok_or(LogRefusal::UnknownParticipant)?))
     }

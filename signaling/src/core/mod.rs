@@ -7,10 +7,11 @@
 //! [`Registry::poll_timeout`] and [`Registry::handle_timeout`].
 //!
 //! Participants' own records go the same way: a `path_report`, a
-//! `consent_record` or a `report_participant` is checked against the session
-//! (an admitted sender, another participant of the same session, a per-session
-//! cap) and becomes a [`ReportEvent`] that the report writer stores
-//! ([`consent_log`] for the last two).
+//! `consent_record`, a `report_participant` or a `tool_record` is checked
+//! against the session (an admitted sender, another participant of the same
+//! session, a per-session cap) and becomes a [`ReportEvent`] that the report
+//! writer stores ([`consent_log`] for the middle two, [`tool_log`] for file
+//! transfer and system information records).
 //!
 //! ```text
 //! connection task --Input--> Registry::handle(input, now) --Vec<Output>--> hub --> connections / report writer
@@ -24,18 +25,25 @@ mod session;
 #[cfg(test)]
 mod tests;
 mod time;
+mod tool_log;
+#[cfg(test)]
+mod tool_log_tests;
 
 pub use consent_log::{
     ConsentDirection, ConsentRecord, MAX_CONSENT_RECORDS, MAX_PARTICIPANT_REPORTS, ParticipantReport,
 };
 pub use registry::{CoreConfig, InvitationDetails, Registry};
 pub use time::Timestamp;
+pub use tool_log::{
+    MAX_SYSTEM_REPORTS, MAX_TOOL_RECORDS, TRANSFER_DIRECTIONS, TRANSFER_OUTCOMES, ToolLogEntry,
+    direction_name, transfer_outcome_name, what_name,
+};
 
 use tandem_wire::channels::Capability;
 use tandem_wire::{
     AuthToken, CandidateType, ClientMessage, ConsentOutcome, DisplayName, EndReason, ErrorCode, InviteToken,
     Label, Notes, ParticipantId, PathProtocol, ResumeToken, Role, ServerMessage, SessionId, SessionNumber,
-    Signal,
+    Signal, ToolRecord,
 };
 
 /// One WebSocket connection, numbered by the shell.
@@ -119,6 +127,12 @@ pub enum Request {
     /// The sender reports participant `about` to the site (X-5): the session's report flag.
     ReportParticipant {
         about: ParticipantId,
+    },
+    /// A file transfer or system information event on the sender's (a
+    /// customer's) machine, with CSR `with`, for the report (issue 7).
+    ToolRecord {
+        with: ParticipantId,
+        record: ToolRecord,
     },
     /// The ICE server list again, with fresh TURN credentials.
     RefreshIceServers,
@@ -209,8 +223,16 @@ impl Request {
                 outcome,
             },
             ClientMessage::ReportParticipant { about } => Self::ReportParticipant { about },
-            // Not stored yet (issue 7, in progress): refused as an unknown type.
-            ClientMessage::ToolRecord { .. } => return Err(ErrorCode::UnknownType),
+            ClientMessage::ToolRecord { with, record } => {
+                // A report is sent only once the customer allowed it: one that
+                // comes with any other outcome is not stored.
+                if let ToolRecord::SystemInfo { outcome, report: Some(_) } = &record
+                    && *outcome != ConsentOutcome::Allowed
+                {
+                    return Err(ErrorCode::BadMessage);
+                }
+                Self::ToolRecord { with, record }
+            }
         };
         Ok(Some(request))
     }
@@ -235,6 +257,7 @@ impl Request {
             Self::PathReport { .. } => "path_report",
             Self::ConsentRecord { .. } => "consent_record",
             Self::ReportParticipant { .. } => "report_participant",
+            Self::ToolRecord { .. } => "tool_record",
             Self::RefreshIceServers => "refresh_ice_servers",
         }
     }
@@ -298,6 +321,12 @@ pub enum ReportEvent {
     ParticipantReported {
         session_id: SessionId,
         report: ParticipantReport,
+    },
+    /// A customer's machine recorded file access, a transfer or system
+    /// information (issue 7); the report lists them in order.
+    ToolRecorded {
+        session_id: SessionId,
+        record: ToolLogEntry,
     },
     /// A CSR saved the session notes; they replace earlier ones (TOOL-6).
     NotesSaved {

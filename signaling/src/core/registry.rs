@@ -14,6 +14,7 @@ use tandem_wire::{
 
 use super::consent_log::{ConsentLog, MAX_CONSENT_RECORDS, MAX_PARTICIPANT_REPORTS};
 use super::session::{Participant, Session};
+use super::tool_log::{MAX_SYSTEM_REPORTS, MAX_TOOL_RECORDS, ToolLog};
 use super::{Agent, AgentId, ConnId, Input, LeaveReason, Output, Path, ReportEvent, Request, Timestamp};
 
 /// Settings of the session core.
@@ -206,6 +207,8 @@ impl Registry {
             assert!(session.participants.len() <= self.config.max_participants);
             assert!(session.consent_log.consent_records() <= MAX_CONSENT_RECORDS, "consent cap");
             assert!(session.consent_log.participant_reports() <= MAX_PARTICIPANT_REPORTS, "report cap");
+            assert!(session.tool_log.records() <= MAX_TOOL_RECORDS, "tool record cap");
+            assert!(session.tool_log.system_reports() <= MAX_SYSTEM_REPORTS, "system report cap");
         }
         assert_eq!(self.by_participant.len(), participants);
         assert_eq!(self.by_resume_token.len(), participants);
@@ -260,6 +263,14 @@ impl Registry {
                 }
                 Ok(())
             }
+            Request::ToolRecord { with, record } => {
+                let (session, from) = self.admitted_caller(conn)?;
+                match session.record_tool(from, with, record, now) {
+                    Ok(event) => out.push(Output::Report(event)),
+                    Err(refusal) => out.push(refusal.reply(conn, "tool_record")),
+                }
+                Ok(())
+            }
             Request::RefreshIceServers => {
                 let (_, pid) = self.admitted_caller(conn)?;
                 let ice_servers = ice_servers_for(&self.config, pid, now);
@@ -297,6 +308,7 @@ impl Registry {
             participants: Vec::new(),
             paths: HashMap::new(),
             consent_log: ConsentLog::default(),
+            tool_log: ToolLog::default(),
         };
         let session_id = session.id;
         let invite_token = session.invite_token.clone();

@@ -8,6 +8,7 @@ use tandem_wire::{
 };
 
 use super::consent_log::ConsentLog;
+use super::tool_log::ToolLog;
 use super::{AgentId, ConnId, Path, PathKind, Timestamp};
 
 /// A live session.
@@ -24,6 +25,8 @@ pub(super) struct Session {
     pub paths: HashMap<(ParticipantId, ParticipantId), Path>,
     /// Consent records and participant reports taken so far, and who left.
     pub consent_log: ConsentLog,
+    /// File transfer and system information records taken so far (issue 7).
+    pub tool_log: ToolLog,
 }
 
 /// A participant (or a customer waiting in the lobby).
@@ -70,7 +73,7 @@ impl Session {
         let i = self.participants.iter().position(|p| p.id == id)?;
         let p = self.participants.remove(i);
         if p.role != Role::Waiting {
-            self.consent_log.remember_departed(p.id, p.name.clone());
+            self.consent_log.remember_departed(p.id, p.name.clone(), p.role);
         }
         Some(p)
     }

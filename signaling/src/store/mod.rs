@@ -10,6 +10,7 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use serde::Serialize;
+use tandem_wire::channels::system_info::SystemReport;
 use tandem_wire::{DisplayName, SessionId};
 
 use crate::core::{AgentId, ReportEvent, Timestamp};
@@ -67,6 +68,69 @@ pub struct SessionReport {
     pub reported: bool,
     /// Who reported whom, and when, in order.
     pub participant_reports: Vec<ReportFlag>,
+    /// Advanced file transfer asked for, allowed or not, and ended (TOOL-5), in order.
+    pub file_access: Vec<ReportFileAccess>,
+    /// Files transferred (TOOL-5): one entry per transfer, however it ended, in order.
+    pub files_transferred: Vec<ReportTransfer>,
+    /// System information asked for (TOOL-7), with the report when allowed, in order.
+    pub system_info: Vec<ReportSystemInfo>,
+}
+
+/// Who a tool record is about: the customer whose machine recorded it and the CSR.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportToolParties {
+    /// When the server received the record.
+    pub recorded_at: u64,
+    /// The customer (the participant who recorded it), and their name.
+    pub from: String,
+    pub from_name: String,
+    /// The CSR, and their name.
+    pub with: String,
+    pub with_name: String,
+}
+
+/// Advanced file transfer asked for, and how it went (TOOL-5).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportFileAccess {
+    #[serde(flatten)]
+    pub parties: ReportToolParties,
+    /// `allowed`, `denied`, `denied_by_policy`, `timed_out`, `revoked` ("End
+    /// file transfer" by the customer), `stopped` (closed by the CSR), `gone`.
+    pub outcome: String,
+    /// The record as one English sentence.
+    pub text: String,
+}
+
+/// One transfer, once it was over (TOOL-5).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportTransfer {
+    #[serde(flatten)]
+    pub parties: ReportToolParties,
+    /// `download` (customer to CSR) or `upload` (CSR to customer).
+    pub direction: String,
+    /// The file or folder as the customer was asked about it. Text, never HTML.
+    pub item: String,
+    pub files: u32,
+    pub bytes: u64,
+    /// `denied`, `completed`, `cancelled` or `failed`.
+    pub outcome: String,
+    /// The record as one English sentence.
+    pub text: String,
+}
+
+/// System information asked for (TOOL-7).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportSystemInfo {
+    #[serde(flatten)]
+    pub parties: ReportToolParties,
+    /// The customer's answer, as in [`ReportFileAccess::outcome`].
+    pub outcome: String,
+    /// `outcome == "allowed"`.
+    pub allowed: bool,
+    /// The report the customer's machine sent, when allowed; every string in it is text, never HTML.
+    pub report: Option<Box<SystemReport>>,
+    /// The record as one English sentence.
+    pub text: String,
 }
 
 /// One consent decision, as participant `from` recorded it.

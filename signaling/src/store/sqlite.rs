@@ -1,5 +1,8 @@
 //! The embedded SQLite store: one file in the data directory, WAL mode,
-//! migrations applied at start.
+//! migrations applied at start. File transfer and system information records
+//! (issue 7) have their queries in [`tool_records`].
+
+mod tool_records;
 
 use std::str::FromStr as _;
 
@@ -188,6 +191,9 @@ impl Store for SqliteStore {
                         .execute(&mut *tx)
                         .await?;
                 }
+                ReportEvent::ToolRecorded { session_id, record } => {
+                    tool_records::insert(&mut tx, *session_id, record).await?;
+                }
                 ReportEvent::NotesSaved { session_id, by, notes, at } => {
                     sqlx::query(
                         "UPDATE sessions SET notes = ?, notes_saved_at = ?, notes_saved_by = ? WHERE session_id = ?",
@@ -348,6 +354,7 @@ impl SqliteStore {
             text: f.get("text"),
         })
         .collect();
+        let tools = tool_records::load(&self.pool, &session_id).await?;
         let mut csrs: Vec<&ReportParticipant> =
             participants.iter().filter(|p| p.role.ends_with("_csr")).collect();
         csrs.sort_by_key(|p| p.role != "primary_csr");
@@ -370,6 +377,9 @@ impl SqliteStore {
             consent,
             reported: row.get::<i64, _>("reported") != 0,
             participant_reports,
+            file_access: tools.file_access,
+            files_transferred: tools.files_transferred,
+            system_info: tools.system_info,
         })
     }
 }
