@@ -3,14 +3,17 @@
  * The CSR dashboard (SES-1, SES-2, SES-3, SES-10, SES-11, TOOL-1..4, TOOL-6,
  * SHR-1..8, SHR-11): sign in, start a session, invite, admit or refuse
  * waiting customers, chat, audio, camera, the Desktop and Application tabs
- * (view, control, share), remote screens, files, notes, end; and the compact
- * "icon tray" mode of the same console for small windows.
+ * (view, control, share), remote screens, files, advanced file transfer and
+ * system information with a native customer (TOOL-5, TOOL-7), notes, end;
+ * and the compact "icon tray" mode of the same console for small windows.
  */
 
 import { byId, el, showView } from "./dom.js";
 import { groupNumber, mailtoLink, siteAddress } from "./format.js";
 import { LANGUAGES } from "./i18n.js";
 import { startPage } from "./page.js";
+import { RemoteFiles } from "./remote-files.js";
+import { remoteFilesPanel } from "./remote-files-view.js";
 import { requestTabs } from "./request-tabs.js";
 import { lobby } from "./session-state.js";
 import { renderParticipants } from "./views.js";
@@ -24,8 +27,17 @@ const MAX_NOTES_CHARS = 20_000;
 let agent = null;
 /** @type {ReturnType<typeof requestTabs> | null} the Desktop and Application tabs' rows */
 let requestRows = null;
+/** @type {RemoteFiles | null} advanced file transfer and system information with native customers */
+let remoteFiles = null;
+/** @type {ReturnType<typeof remoteFilesPanel> | null} */
+let remoteFilesRender = null;
 const { runtime, t, showError: showPageError } = startPage({ render, canStartCamera: true, consentShownElsewhere: (r) => requestRows?.shownHere(r) ?? false });
 requestRows = requestTabs(runtime, t);
+// Over the runtime's peer connections (the basic file transfer's handle on them).
+remoteFiles = new RemoteFiles(() => runtime.files.mesh(), () => render(runtime.state));
+remoteFilesRender = remoteFilesPanel(remoteFiles, t, () => runtime.state);
+// Diagnostics handle for the browser console and the end-to-end tests, like `tandemRuntime`.
+Object.assign(globalThis, { tandemRemoteFiles: remoteFiles });
 setUpCompact();
 
 byId("signin-form", HTMLFormElement).addEventListener("submit", async (ev) => {
@@ -149,6 +161,7 @@ function render(state) {
   byId("who", HTMLElement).textContent = agent ? tr("signin.as", { name: agent.name }) : "";
   if (state.lastError?.code === "unauthorized") agent = null;
 
+  if (state.phase !== "in_session") remoteFiles?.reset();
   if (state.phase === "in_session") {
     showView("console");
     renderConsole(state);
@@ -206,6 +219,7 @@ function renderConsole(state) {
   }
 
   requestRows?.render(state);
+  remoteFilesRender?.(state);
 
   const details = [];
   if (session.session_type) details.push(tr("session.type", { value: session.session_type }));
