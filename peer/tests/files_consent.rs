@@ -148,4 +148,39 @@ async fn refusals_move_nothing_and_system_information_waits_for_the_yes() {
         })
         .await;
     assert_eq!(code, TransferErrorCode::NotOpen);
+
+    // The customer's peer recorded all of it in the session report (ADM-2): who, what, how it went.
+    let stored = p
+        .report_until(|r| {
+            r["file_access"].as_array().is_some_and(|a| a.len() == 3)
+                && r["system_info"].as_array().is_some_and(|a| a.len() == 2)
+        })
+        .await;
+    let outcomes = |key: &str| -> Vec<String> {
+        stored[key].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(outcomes("file_access"), ["denied", "allowed", "revoked"], "{stored:#}");
+    let transfers = stored["files_transferred"].as_array().unwrap();
+    let summary: Vec<(&str, &str, u64, &str)> = transfers
+        .iter()
+        .map(|t| {
+            (
+                t["item"].as_str().unwrap(),
+                t["direction"].as_str().unwrap(),
+                t["bytes"].as_u64().unwrap(),
+                t["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [("secret.bin", "download", 2_000_000, "denied"), ("up.bin", "upload", 1_000_000, "denied")],
+        "{stored:#}"
+    );
+    assert!(transfers.iter().all(|t| t["from_name"] == "Ines" && t["with_name"] == "carla"), "{stored:#}");
+    let info = stored["system_info"].as_array().unwrap();
+    assert_eq!(outcomes("system_info"), ["denied", "allowed"], "{stored:#}");
+    assert!(info[0]["report"].is_null(), "nothing collected after a no: {stored:#}");
+    // The very report the CSR received.
+    assert_eq!(info[1]["report"], serde_json::to_value(&report).unwrap(), "{stored:#}");
 }

@@ -126,6 +126,9 @@ fn spawn(
 pub struct Pair {
     pub csr: Side,
     pub customer: Side,
+    /// The session, and the CSR's sign-in token (for the session report).
+    pub session_id: String,
+    pub token: String,
     pub _server: tandem_signaling::server::RunningServer,
     pub _dir: tempfile::TempDir,
 }
@@ -154,6 +157,7 @@ pub async fn pair_configured(
     let tls = tandem_peer::tls::client_config(&[]).unwrap();
     let token =
         tandem_peer::signaling::sign_in_trusting(&server.url, "carla", common::PASSWORD, tls).await.unwrap();
+    let auth = token.clone();
     let (commands, events, task) = spawn(
         &server.url,
         Entry::CreateSession { token },
@@ -162,10 +166,10 @@ pub async fn pair_configured(
         FilesConfig::default(),
     );
     let mut csr = Side { commands, events, task, other: ParticipantId::from_raw(0) };
-    let (number, invite) = csr
+    let (number, invite, session_id) = csr
         .wait_for("session created", |e| match e {
             Event::Joined { session, invite: Some((invite, _)), .. } => {
-                Some((session.session_number, invite.clone()))
+                Some((session.session_number, invite.clone(), session.session_id.to_string()))
             }
             _ => None,
         })
@@ -188,10 +192,27 @@ pub async fn pair_configured(
             _ => None,
         })
         .await;
-    Pair { csr, customer, _server: server, _dir: dir }
+    let token = auth.as_str().to_owned();
+    Pair { csr, customer, session_id, token, _server: server, _dir: dir }
 }
 
 impl Pair {
+    /// The session's report as the server's API gives it, once `done` holds (the customer's
+    /// records reach the server a little after the events that caused them).
+    pub async fn report_until(&self, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let url = format!("{}/api/v1/reports/{}", self._server.url, self.session_id);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let response = reqwest::Client::new().get(&url).bearer_auth(&self.token).send().await.unwrap();
+            let report: serde_json::Value = response.json().await.unwrap_or_default();
+            if done(&report) {
+                return report;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the report never showed it: {report:#}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// The CSR opens file transfer and the customer allows it.
     pub async fn open(&mut self) {
         self.csr.send(Command::FilesOpen { to: self.csr.other }).await;
