@@ -100,7 +100,8 @@ const AUTO_RESUMES = 3;
  * @property {SavedFile[]} saved
  * @property {string} folder the OPFS folder of a download (under OPFS_FOLDER)
  * @property {number} sentBytes upload: file bytes sent, resent ones counted again
- * @property {number} receivedBytes download: file bytes received, resent ones counted again
+ * @property {number} receivedBytes download: file bytes taken (on the transfer's channel)
+ * @property {number} discardedBytes download: file bytes that still came on a channel given up (sent again on the new one)
  */
 
 export class RemoteFiles {
@@ -348,7 +349,7 @@ export class RemoteFiles {
     /** @type {Transfer} */
     const t = {
       id, peer, direction, name, target, files, status: "asking", error: null, total: 0, confirmed: 0, fileCount: 0, skipped: 0,
-      startedAt: now, updatedAt: now, resumes: 0, channel: null, receiver: null, sender: null, saved: [], folder: "", sentBytes: 0, receivedBytes: 0,
+      startedAt: now, updatedAt: now, resumes: 0, channel: null, receiver: null, sender: null, saved: [], folder: "", sentBytes: 0, receivedBytes: 0, discardedBytes: 0,
     };
     this.transfers.set(id, t);
     return t;
@@ -403,7 +404,11 @@ export class RemoteFiles {
       else this.shell(t)?.opened();
     });
     channel.addEventListener("message", (ev) => {
-      if (t.channel !== channel) return;
+      if (t.channel !== channel) {
+        // What was in flight on a channel given up: the host sends it again on the new one.
+        if (ev.data instanceof ArrayBuffer && t.status !== "done") t.discardedBytes += ev.data.byteLength;
+        return;
+      }
       const shell = this.shell(t);
       if (!shell) return;
       if (ev.data instanceof ArrayBuffer) return shell.onChunk(ev.data);

@@ -34,7 +34,8 @@ const BROWSE = `${ASKS} to browse`;
 const COPY = `${ASKS} to copy`;
 const SYSINFO = `${ASKS} for this computer's system information`;
 const MARKUP = "<img src=x onerror=alert(1)>.txt";
-const FOLDER = "tree <b>x</b>";
+/** A folder whose name looks like markup (no "/": that would make two names). */
+const FOLDER = "tree <b>x";
 const DOWN_BYTES = 200 * 1000 * 1000;
 const UP_BYTES = 100 * 1000 * 1000;
 const MID_BYTES = 60 * 1000 * 1000;
@@ -212,13 +213,15 @@ test("advanced file transfer and system information with a native customer: cons
   assert.equal(await midRow.getAttribute("data-status"), "done", `${await midRow.locator(".file-status").textContent()}${said()}`);
   const midT = await page.evaluate((id) => {
     const x = globalThis.tandemRemoteFiles.transfers.get(id);
-    return { resumes: x.resumes, received: x.receivedBytes, folder: x.folder };
+    return { resumes: x.resumes, received: x.receivedBytes, discarded: x.discardedBytes, folder: x.folder };
   }, midId);
   assert.equal(midT.resumes, 1, "one new channel");
-  const resent = midT.received - MID_BYTES;
-  assert.ok(resent >= 0 && resent <= WINDOW, `bytes received again after the resume: ${resent} (at most one window, ${WINDOW})`);
+  assert.equal(midT.received, MID_BYTES, "on the transfer's channels, every byte came once: the resume started at the page's position");
+  // What the host sent on the given-up channel after the page stopped reading it is all it sent twice.
+  const resent = midT.discarded;
+  assert.ok(resent <= WINDOW, `bytes sent again: ${resent} (at most one window, ${WINDOW})`);
   assert.deepEqual(await opfsTree(page, midT.folder), { "mid.bin": sha(mid) }, "the resumed file has the customer's SHA-256");
-  console.log(`resume: channel given up after ${cut} bytes of ${MID_BYTES}; ${resent} bytes came again (not asserted beyond the window)`);
+  console.log(`resume: channel given up after ${cut} bytes of ${MID_BYTES}; ${resent} bytes sent again (at most one window asserted)`);
 
   // --- An upload denied: nothing is created on the customer's disk.
   await page.locator("#rf-upload-files").setInputFiles(join(local, "denied.txt"));
