@@ -39,6 +39,7 @@ const FOLDER = "tree <b>x";
 const DOWN_BYTES = 200 * 1000 * 1000;
 const UP_BYTES = 100 * 1000 * 1000;
 const MID_BYTES = 60 * 1000 * 1000;
+const UP_FOLDER = "up <i>folder";
 /** The sender's window (docs/file-transfer.md §4): what a resume may send again at most. */
 const WINDOW = 4 * 1024 * 1024;
 const sha = (b) => createHash("sha256").update(b).digest("hex");
@@ -104,6 +105,11 @@ test("advanced file transfer and system information with a native customer: cons
   const up = randomBytes(UP_BYTES);
   writeFileSync(join(local, "up.bin"), up);
   writeFileSync(join(local, "denied.txt"), "must not arrive\n");
+  const upFolder = join(local, UP_FOLDER);
+  mkdirSync(join(upFolder, "sub", "deeper"), { recursive: true });
+  writeFileSync(join(upFolder, "one.txt"), "one\n");
+  writeFileSync(join(upFolder, "sub", "two.bin"), randomBytes(200_000));
+  writeFileSync(join(upFolder, "sub", "deeper", "three.txt"), "");
   const before = diskTree(root);
 
   const world = await startWorld({ config: `organisation = "${ORGANISATION}"\n` });
@@ -243,6 +249,15 @@ test("advanced file transfer and system information with a native customer: cons
   await until("the upload listed in the folder shown", async () => (await names()).includes("up.bin"));
   console.log(`100 MB upload: ${upSecs.toFixed(1)} s, ${(UP_BYTES / 1e6 / upSecs).toFixed(1)} MB/s (not asserted)`);
 
+  // --- A folder upload (a folder input) keeps its tree.
+  await page.locator("#rf-upload-folder").setInputFiles(upFolder);
+  const folderPrompt = await waitForWindow(display, COPY).catch(orSay);
+  assert.ok(folderPrompt.title.includes(`"${UP_FOLDER}" (3 files,`), `the prompt names the folder and counts its files: ${folderPrompt.title}`);
+  await clickUntil(display, COPY, PROMPT, PROMPT.allow, async () => (await transferRow(UP_FOLDER).getAttribute("data-status")) !== "asking").catch(orSay);
+  await waitOver(transferRow(UP_FOLDER), "the folder upload");
+  assert.equal(await transferRow(UP_FOLDER).getAttribute("data-status"), "done", await transferRow(UP_FOLDER).locator(".file-status").textContent());
+  assert.deepEqual(diskTree(join(root, UP_FOLDER)), diskTree(upFolder), "the same folders and files, with the same SHA-256, on the customer's disk");
+
   // --- A folder download keeps its tree.
   await rows.filter({ hasText: FOLDER }).click();
   await page.getByRole("button", { name: `Download ${FOLDER}` }).click();
@@ -254,6 +269,9 @@ test("advanced file transfer and system information with a native customer: cons
   const want = Object.fromEntries(Object.entries(before).filter(([p]) => p.startsWith(FOLDER)));
   assert.deepEqual(await opfsTree(page, treeFolder), want, "the same folders (the empty one too) and files with the same SHA-256");
   assert.deepEqual((await transferRow(FOLDER).locator(".rf-path").allTextContents()).sort(), [`${FOLDER}/a.txt`, `${FOLDER}/sub/b.bin`, `${FOLDER}/sub/deeper/c.txt`].sort());
+  const shots = join(tmpdir(), "tandem-e2e-shots");
+  mkdirSync(shots, { recursive: true });
+  await page.locator("section.remote-files").screenshot({ path: join(shots, "remote-files.png") });
 
   // --- System information: only after the Allow click; every value as text.
   const info = page.locator("#sysinfo-report");
