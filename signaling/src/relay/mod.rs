@@ -95,14 +95,83 @@ impl RelaySettings {
 }
 
 /// A running embedded relay.
+/// The embedded relay, serving on a thread of its own.
+///
+/// The relay runs on a single-threaded Tokio runtime on its own OS thread:
+/// every datagram wakes the runtime, and on the server's multi-threaded
+/// runtime each wake-up could also wake a parked worker (a futex call) and
+/// move the reading task between threads; on one thread the reactor polls
+/// the reading task directly. The relay then uses at most one core, as one
+/// coturn relay thread does; HTTP and WebSockets keep the server's runtime.
 pub struct EmbeddedRelay {
+    addr: SocketAddr,
+    /// Dropping or sending it stops the relay.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EmbeddedRelay {
+    /// Binds the listener and starts serving, on the relay's own thread.
+    pub async fn start(settings: RelaySettings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<SocketAddr>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("turn-relay".to_owned())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(anyhow::Error::new(e).context("the relay's runtime")));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match RelayServer::start(settings, metrics).await {
+                        Ok(relay) => {
+                            let _ = ready_tx.send(Ok(relay.addr));
+                            // Stopped by `close`, or when the handle is dropped.
+                            let _ = stop_rx.await;
+                            relay.close().await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .context("starting the embedded TURN relay's thread")?;
+        let addr = ready_rx.await.context("the embedded TURN relay's thread ended")??;
+        Ok(Self { addr, stop: Some(stop_tx), thread: Some(thread) })
+    }
+
+    /// The UDP address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops it: every allocation and socket is closed, and its thread ends.
+    pub async fn close(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let joined = tokio::task::spawn_blocking(move || thread.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::warn!("the embedded TURN relay's thread did not end cleanly");
+            }
+        }
+    }
+}
+
+/// The relay itself, on the relay's runtime.
+struct RelayServer {
     server: Server,
     addr: SocketAddr,
 }
 
-impl EmbeddedRelay {
+impl RelayServer {
     /// Binds the listener and starts serving.
-    pub async fn start(settings: RelaySettings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+    async fn start(settings: RelaySettings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
         let socket = udp::RelayUdpSocket::bind(settings.listen).with_context(|| {
             format!(
                 "the embedded TURN relay cannot listen on UDP {} (in use? set relay.listen, or relay.enabled = false)",
@@ -139,13 +208,8 @@ impl EmbeddedRelay {
         Ok(Self { server, addr })
     }
 
-    /// The UDP address it listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// Stops it: every allocation and socket is closed.
-    pub async fn close(self) {
+    async fn close(self) {
         if let Err(e) = self.server.close().await {
             tracing::warn!(error = %e, "closing the embedded TURN relay");
         }
