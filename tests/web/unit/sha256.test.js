@@ -48,11 +48,14 @@ test("ArrayBuffer and views at an offset", () => {
   assert.throws(() => h.update(new Uint8Array(1)), /after digest/);
 });
 
-test("throughput is enough for large files (> 15 MB/s even on a busy CI machine)", () => {
-  const data = randomBytes(16 * 1024 * 1024);
-  const t0 = performance.now();
-  new Sha256().update(data).hex();
-  const mbps = 16 / ((performance.now() - t0) / 1000);
-  console.log(`sha256.js: ${mbps.toFixed(0)} MB/s`);
-  assert.ok(mbps > 15, `${mbps.toFixed(0)} MB/s`);
+test("a large input hashes like node's SHA-256, in one piece and in uneven chunks", () => {
+  // Speed is measured in benches (files-bench's Chromium anchor), never asserted here.
+  const data = randomBytes(16 * 1024 * 1024 + 13);
+  const want = createHash("sha256").update(data).digest("hex");
+  assert.equal(new Sha256().update(data).hex(), want);
+  const chunked = new Sha256();
+  for (let at = 0, step = 1; at < data.length; at += step, step = (step * 7 + 3) % 70_000 + 1) {
+    chunked.update(data.subarray(at, Math.min(at + step, data.length)));
+  }
+  assert.equal(chunked.hex(), want);
 });
