@@ -8,9 +8,9 @@
 #[path = "files_harness/mod.rs"]
 mod harness;
 
-use std::process::Command as Process;
 use std::time::Duration;
 
+use harness::common::private_netns::{self, run};
 use harness::*;
 use tandem_peer::files::transfer::SenderConfig;
 use tandem_peer::link::LinkConfig;
@@ -21,29 +21,9 @@ const MB: u64 = 1_000_000;
 
 const DROP_UDP: &str = "table inet tandem_files_test {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    meta l4proto udp drop\n  }\n}\n";
 
-fn run(program: &str, args: &[&str], stdin: Option<&str>) {
-    use std::io::Write;
-    let mut child = Process::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e} (scripts/debian-packages)"));
-    if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    }
-    drop(child.stdin.take());
-    assert!(child.wait().unwrap().success(), "{program} {args:?} failed");
-}
-
 #[test]
 fn a_download_completes_across_a_failed_connection_and_an_ice_restart() {
-    // SAFETY: plain system call; this thread has no other users of its network
-    // namespace yet. Threads and children started from here on inherit it.
-    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "unshare(CLONE_NEWNET) needs root: {}", std::io::Error::last_os_error());
-    run("ip", &["link", "set", "lo", "up"], None);
-    run("ip", &["link", "set", "lo", "multicast", "on"], None);
-    run("ip", &["route", "add", "224.0.0.0/4", "dev", "lo"], None);
+    private_netns::enter();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(3).enable_all().build().unwrap();
     runtime.block_on(async {

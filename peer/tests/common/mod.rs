@@ -19,7 +19,9 @@ use tokio::task::JoinHandle;
 pub const PASSWORD: &str = "correct horse battery";
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+pub mod lossy_link;
 pub mod netns;
+pub mod private_netns;
 pub mod xev;
 pub mod xvfb;
 pub mod xwindows;
