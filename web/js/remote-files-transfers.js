@@ -166,10 +166,16 @@ export class Download {
   }
 }
 
-/** One file written to OPFS: the bytes go to a swap file that `close()` puts in place. */
+/**
+ * One file written to OPFS: the bytes go to the writable's swap file, which
+ * `close()` puts in place (https://fs.spec.whatwg.org/#api-filesystemwritablefilestream);
+ * an aborted one leaves no file behind.
+ */
 class OpfsFile {
   /** @param {Promise<FileSystemDirectoryHandle>} dir @param {string} name */
   constructor(dir, name) {
+    this.dir = dir;
+    this.name = name;
     /** @type {unknown} */
     this.failed = null;
     /** @type {FileSystemFileHandle | null} */
@@ -221,7 +227,12 @@ class OpfsFile {
 
   abort() {
     this.parts = [];
-    void this.queue.then(() => this.writable?.abort()).catch(() => {});
+    // getFileHandle({ create }) made an empty file at once: it goes too.
+    void this.queue
+      .then(() => this.writable?.abort())
+      .then(() => this.dir)
+      .then((d) => d.removeEntry(this.name))
+      .catch(() => {});
   }
 }
 

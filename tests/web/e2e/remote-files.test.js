@@ -20,7 +20,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { CSR_NAME, CSR_PASSWORD, startWorld, until } from "./harness.js";
@@ -40,6 +40,8 @@ const DOWN_BYTES = 200 * 1000 * 1000;
 const UP_BYTES = 100 * 1000 * 1000;
 const MID_BYTES = 60 * 1000 * 1000;
 const UP_FOLDER = "up <i>folder";
+/** The customer's cap on one transfer. */
+const MAX_TRANSFER = 250 * 1000 * 1000;
 /** The sender's window (docs/file-transfer.md §4): what a resume may send again at most. */
 const WINDOW = 4 * 1024 * 1024;
 const sha = (b) => createHash("sha256").update(b).digest("hex");
@@ -59,6 +61,11 @@ function diskTree(dir) {
   };
   walk(dir);
   return out;
+}
+
+/** The paths below `dir`, sorted (what is there, not what it holds). */
+function diskNames(dir) {
+  return readdirSync(dir, { recursive: true }).map(String).sort();
 }
 
 /** The same for a download's folder in the page's origin private file system, hashed there with SubtleCrypto. */
@@ -105,6 +112,10 @@ test("advanced file transfer and system information with a native customer: cons
   const up = randomBytes(UP_BYTES);
   writeFileSync(join(local, "up.bin"), up);
   writeFileSync(join(local, "denied.txt"), "must not arrive\n");
+  writeFileSync(join(local, "cancel.bin"), randomBytes(40 * 1000 * 1000));
+  // Over the host's cap (--max-transfer-bytes), sparse: nothing is read.
+  writeFileSync(join(local, "huge.bin"), "");
+  truncateSync(join(local, "huge.bin"), MAX_TRANSFER + 1);
   const upFolder = join(local, UP_FOLDER);
   mkdirSync(join(upFolder, "sub", "deeper"), { recursive: true });
   writeFileSync(join(upFolder, "one.txt"), "one\n");
@@ -127,7 +138,7 @@ test("advanced file transfer and system information with a native customer: cons
   await csr.page.getByRole("button", { name: "Sign in" }).click();
   await csr.page.getByRole("button", { name: "Start session" }).click();
   const link = await until("the invitation link", async () => (await csr.page.getByLabel("Invitation link").inputValue()) || null);
-  const native = spawnNativePeer(["join", link, "--name", "Nate", "--files-root", root, "--audio-out", "none"], { DISPLAY: display, RUST_LOG: "warn,tandem_peer::session=debug" });
+  const native = spawnNativePeer(["join", link, "--name", "Nate", "--files-root", root, "--max-transfer-bytes", String(MAX_TRANSFER), "--audio-out", "none"], { DISPLAY: display, RUST_LOG: "warn,tandem_peer::session=debug" });
   t.after(() => native.close());
   const said = () => `\nthe native peer said:\n${native.output().slice(-4000)}`;
   const orSay = (err) => {
@@ -248,6 +259,25 @@ test("advanced file transfer and system information with a native customer: cons
   assert.deepEqual(diskTree(root), { ...before, "up.bin": sha(up) }, "only that file was added (no partial files left)");
   await until("the upload listed in the folder shown", async () => (await names()).includes("up.bin"));
   console.log(`100 MB upload: ${upSecs.toFixed(1)} s, ${(UP_BYTES / 1e6 / upSecs).toFixed(1)} MB/s (not asserted)`);
+
+  // --- Errors the page shows: a file already there (the host refuses before asking), one over the host's cap (refused here).
+  await page.locator("#rf-upload-files").setInputFiles(join(local, "up.bin"));
+  await waitOver(transferRow("up.bin"), "the second upload of up.bin");
+  assert.equal(await transferRow("up.bin").locator(".file-status").textContent(), "Failed: a file with that name is already there.");
+  await page.locator("#rf-upload-files").setInputFiles(join(local, "huge.bin"));
+  await waitOver(transferRow("huge.bin"), "the upload over the cap");
+  assert.equal(await transferRow("huge.bin").locator(".file-status").textContent(), "Failed: too large.");
+
+  // --- An upload cancelled half way: the customer's computer removes its partial file.
+  await page.locator("#rf-upload-files").setInputFiles(join(local, "cancel.bin"));
+  await clickUntil(display, COPY, PROMPT, PROMPT.allow, async () => (await transferRow("cancel.bin").getAttribute("data-status")) === "running").catch(orSay);
+  await until("some of it sent", async () => Number(await transferRow("cancel.bin").getAttribute("data-confirmed")) > 0, 30_000);
+  await transferRow("cancel.bin").getByRole("button", { name: "Cancel the transfer of cancel.bin" }).click();
+  assert.equal(await transferRow("cancel.bin").getAttribute("data-status"), "cancelled");
+  const wantNames = JSON.stringify([...Object.keys(before), "up.bin"].sort());
+  await until("no partial file left on the customer's disk", () => JSON.stringify(diskNames(root)) === wantNames).catch((err) => {
+    throw new Error(`${err.message}: ${JSON.stringify(diskNames(root))}`);
+  });
 
   // --- A folder upload (a folder input) keeps its tree.
   await page.locator("#rf-upload-folder").setInputFiles(upFolder);
