@@ -1,22 +1,28 @@
 // Advanced file transfer and system information from the dashboard in real
 // Chromium to a native customer (issue 7 points 4 and 5; TOOL-5, TOOL-7):
-// the real `tandem-peer join ... --files-root <tmpdir>` on a private Xvfb,
-// whose consent window asks the customer; the test answers with real clicks
-// (xdotool) on Allow or Deny.
+// the real `tandem-peer join ... --files-root <tmpdir> --max-transfer-bytes`
+// on a private Xvfb, whose consent window asks the customer; the test
+// answers with real clicks (xdotool) on Allow or Deny.
 //
-// - Deny the file transfer: no listing reaches the page.
-// - Allowed: the customer's root is listed (a file, a folder, a name that
-//   looks like markup: all text, no element made of it); a folder opens.
-// - A download denied: nothing arrives. A 200 MB download allowed: the
-//   file the page wrote to its origin private file system has the SHA-256
-//   of the customer's file (hashed again in the page with SubtleCrypto).
-// - An upload denied: nothing is created on the customer's disk. A 100 MB
-//   upload allowed: the file under the root has the SHA-256 of the original.
-// - A folder download keeps its tree (nested files, each SHA-256 equal).
-// - System information arrives only after the Allow click; every value is
-//   rendered as text: a report with a host name `<img src=x onerror=alert(1)>`
-//   (a real host name cannot be that, so the test hands that report to the
-//   page's own decoder and view) shows as that text and no <img> appears.
+// - File transfer denied: nothing is listed. Allowed: the customer's root is
+//   listed (folders, files, names that look like markup: all text, no element
+//   made of them); a folder opens; the breadcrumbs lead back.
+// - A download denied: nothing arrives; Retry asks again. A 200 MB download
+//   allowed, with bytes, speed and time left shown: the file the page wrote to
+//   its origin private file system has the customer's SHA-256 (hashed again
+//   in the page with SubtleCrypto).
+// - A 60 MB download whose channel the page gives up at about 50 % resumes on
+//   a new channel: every byte taken once, at most one window (4 MiB) sent again.
+// - An upload denied: nothing on the customer's disk. A 100 MB upload: the
+//   file under the root has the original's SHA-256, nothing else was added.
+//   Errors shown: `exists` (the host), `too_large` (the host's cap, refused
+//   before anything is sent). An upload cancelled half way leaves no partial
+//   file. A folder upload and a folder download keep their trees.
+// - System information: a Deny click gives the refusal; after an Allow click
+//   the report arrives (not before). Every value is text: a report with a
+//   host name `<img src=x onerror=alert(1)>` (a real host name cannot be
+//   that, so the test hands such a report to the page's own decoder and view)
+//   shows as that text, and no element is made of it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -305,12 +311,17 @@ test("advanced file transfer and system information with a native customer: cons
 
   // --- System information: only after the Allow click; every value as text.
   const info = page.locator("#sysinfo-report");
+  const infoStatus = page.locator("#sysinfo-status");
+  await page.getByRole("button", { name: "System information" }).click();
+  await clickUntil(display, SYSINFO, PROMPT, PROMPT.deny, async () => (await infoStatus.getAttribute("data-status")) === "refused").catch(orSay);
+  assert.equal(await infoStatus.textContent(), "Nate sent no system information: they said no.");
+  assert.equal(await info.locator("dd").count(), 0, "nothing after a no");
   await page.getByRole("button", { name: "System information" }).click();
   await waitForWindow(display, SYSINFO).catch(orSay);
-  assert.equal(await page.locator("#sysinfo-status").getAttribute("data-status"), "asking");
+  assert.equal(await infoStatus.getAttribute("data-status"), "asking");
   assert.equal(await info.isVisible(), false, "no report while the customer is asked");
   assert.equal(await info.locator("dd").count(), 0);
-  await clickUntil(display, SYSINFO, PROMPT, PROMPT.allow, async () => (await page.locator("#sysinfo-status").getAttribute("data-status")) === "done").catch(orSay);
+  await clickUntil(display, SYSINFO, PROMPT, PROMPT.allow, async () => (await infoStatus.getAttribute("data-status")) === "done").catch(orSay);
   const fields = await info.locator("dd").evaluateAll((dds) => dds.map((d) => [d.getAttribute("data-field"), d.textContent, d.childElementCount]));
   assert.ok(fields.some(([f]) => f === "os") && fields.some(([f]) => f === "memory") && fields.some(([f]) => f === "display"), `a report with OS, memory and this X display: ${JSON.stringify(fields)}`);
   assert.ok(fields.every(([, , children]) => children === 0), "every value is a text node, nothing else");
