@@ -43,6 +43,7 @@ export function remoteFilesPanel(remote, currentT, currentState) {
   const download = byId("rf-download", HTMLButtonElement);
   const uploadFiles = byId("rf-upload-files", HTMLInputElement);
   const uploadFolder = byId("rf-upload-folder", HTMLInputElement);
+  const overwrite = byId("rf-overwrite", HTMLInputElement);
   const transfers = byId("rf-transfers", HTMLUListElement);
   const infoButton = byId("sysinfo-request", HTMLButtonElement);
   const infoStatus = byId("sysinfo-status", HTMLElement);
@@ -113,7 +114,7 @@ export function remoteFilesPanel(remote, currentT, currentState) {
       const picked = [...(input.files ?? [])];
       input.value = "";
       if (!h?.cwd || picked.length === 0) return;
-      remote.upload(h.peer, h.cwd, picked.map((file) => ({ file, path: folder && file.webkitRelativePath ? file.webkitRelativePath : file.name })));
+      remote.upload(h.peer, h.cwd, picked.map((file) => ({ file, path: folder && file.webkitRelativePath ? file.webkitRelativePath : file.name })), overwrite.checked);
     });
   };
   onPick(uploadFiles, false);
@@ -161,7 +162,7 @@ export function remoteFilesPanel(remote, currentT, currentState) {
     const k = JSON.stringify([document.documentElement.lang, l?.listId, l?.entries.length, l?.done, l?.error]);
     const cwd = h.cwd;
     download.disabled = !cwd || !l?.done || l.error !== null;
-    uploadFiles.disabled = uploadFolder.disabled = !cwd || l?.error != null;
+    uploadFiles.disabled = uploadFolder.disabled = overwrite.disabled = !cwd || l?.error != null;
     const chosenEntry = l?.entries.find((e) => e.name === selected);
     download.textContent = chosenEntry ? t("rf.download_named", { name: chosenEntry.name }) : t("rf.download_folder");
     if (k !== listingKey) {

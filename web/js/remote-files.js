@@ -85,6 +85,7 @@ const AUTO_RESUMES = 3;
  * @property {string} name for people: the file or folder
  * @property {RemotePath} target download: what; upload: into which folder
  * @property {{ file: File, path: string }[]} files upload: what
+ * @property {boolean} overwrite upload: existing files may be replaced (the customer is told)
  * @property {'asking' | 'running' | 'interrupted' | 'done' | 'failed' | 'cancelled'} status
  * @property {FailureCode | null} error
  * @property {number} total bytes
@@ -265,11 +266,13 @@ export class RemoteFiles {
    * @param {ParticipantId} peer
    * @param {RemotePath} folder
    * @param {{ file: File, path: string }[]} files
+   * @param {boolean} [overwrite] files already there may be replaced (the customer is asked so)
    */
-  upload(peer, folder, files) {
+  upload(peer, folder, files, overwrite = false) {
     const top = files.length === 1 ? files[0].path : files[0]?.path.split("/")[0] ?? "";
     const name = files.length > 1 && !files.every((f) => f.path.includes("/")) ? `${top} (+${files.length - 1})` : top;
     const t = this.newTransfer(peer, "upload", name, folder, files);
+    t.overwrite = overwrite;
     this.run(t);
     return t;
   }
@@ -298,6 +301,7 @@ export class RemoteFiles {
     if (t.status !== "failed" && t.status !== "cancelled") return t;
     this.forget(t);
     const again = this.newTransfer(t.peer, t.direction, t.name, t.target, t.files);
+    again.overwrite = t.overwrite;
     this.run(again);
     return again;
   }
@@ -348,7 +352,7 @@ export class RemoteFiles {
     const id = this.nextTransfer++;
     /** @type {Transfer} */
     const t = {
-      id, peer, direction, name, target, files, status: "asking", error: null, total: 0, confirmed: 0, fileCount: 0, skipped: 0,
+      id, peer, direction, name, target, files, overwrite: false, status: "asking", error: null, total: 0, confirmed: 0, fileCount: 0, skipped: 0,
       startedAt: now, updatedAt: now, resumes: 0, channel: null, receiver: null, sender: null, saved: [], folder: "", sentBytes: 0, receivedBytes: 0, discardedBytes: 0,
     };
     this.transfers.set(id, t);
@@ -398,7 +402,7 @@ export class RemoteFiles {
       const first =
         resuming ? { type: "resume" }
         : t.direction === "download" ? { type: "download", path: t.target }
-        : { type: "upload", folder: t.target, overwrite: false };
+        : { type: "upload", folder: t.target, overwrite: t.overwrite };
       channel.send(encode(first));
       if (resuming) this.shell(t)?.resumed();
       else this.shell(t)?.opened();

@@ -270,6 +270,13 @@ test("advanced file transfer and system information with a native customer: cons
   await page.locator("#rf-upload-files").setInputFiles(join(local, "up.bin"));
   await waitOver(transferRow("up.bin"), "the second upload of up.bin");
   assert.equal(await transferRow("up.bin").locator(".file-status").textContent(), "Failed: a file with that name is already there.");
+  // With "Replace files already there" the customer is asked so; denied, the file stays as it was.
+  await page.getByLabel("Replace files already there").check();
+  await page.locator("#rf-upload-files").setInputFiles(join(local, "up.bin"));
+  const replacePrompt = await waitForWindow(display, COPY).catch(orSay);
+  assert.ok(replacePrompt.title.includes("replacing existing files"), `the customer is told files would be replaced: ${replacePrompt.title}`);
+  await clickUntil(display, COPY, PROMPT, PROMPT.deny, async () => (await transferRow("up.bin").getAttribute("data-status")) === "failed").catch(orSay);
+  await page.getByLabel("Replace files already there").uncheck();
   await page.locator("#rf-upload-files").setInputFiles(join(local, "huge.bin"));
   await waitOver(transferRow("huge.bin"), "the upload over the cap");
   assert.equal(await transferRow("huge.bin").locator(".file-status").textContent(), "Failed: too large.");

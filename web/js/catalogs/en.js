@@ -238,6 +238,8 @@ export default {
   "rf.download_named": "Download {name}",
   "rf.upload_files": "Upload files here",
   "rf.upload_folder": "Upload a folder here",
+  "rf.overwrite": "Replace files already there (the customer is told)",
+  "rf.listing": "Files and folders",
   "rf.transfers": "Transfers",
   "rf.no_transfers": "No transfers yet.",
   "rf.loading": "Loading…",

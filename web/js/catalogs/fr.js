@@ -238,6 +238,8 @@ export default {
   "rf.download_named": "Télécharger {name}",
   "rf.upload_files": "Envoyer des fichiers ici",
   "rf.upload_folder": "Envoyer un dossier ici",
+  "rf.overwrite": "Remplacer les fichiers déjà présents (le client en est informé)",
+  "rf.listing": "Fichiers et dossiers",
   "rf.transfers": "Transferts",
   "rf.no_transfers": "Aucun transfert pour l’instant.",
   "rf.loading": "Chargement…",

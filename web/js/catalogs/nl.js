@@ -238,6 +238,8 @@ export default {
   "rf.download_named": "{name} downloaden",
   "rf.upload_files": "Bestanden hierheen uploaden",
   "rf.upload_folder": "Een map hierheen uploaden",
+  "rf.overwrite": "Bestaande bestanden vervangen (de klant wordt het gezegd)",
+  "rf.listing": "Bestanden en mappen",
   "rf.transfers": "Overdrachten",
   "rf.no_transfers": "Nog geen overdrachten.",
   "rf.loading": "Laden…",

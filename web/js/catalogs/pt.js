@@ -238,6 +238,8 @@ export default {
   "rf.download_named": "Transferir {name}",
   "rf.upload_files": "Enviar ficheiros para aqui",
   "rf.upload_folder": "Enviar uma pasta para aqui",
+  "rf.overwrite": "Substituir ficheiros já existentes (o cliente é informado)",
+  "rf.listing": "Ficheiros e pastas",
   "rf.transfers": "Transferências",
   "rf.no_transfers": "Ainda sem transferências.",
   "rf.loading": "A carregar…",

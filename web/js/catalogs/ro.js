@@ -238,6 +238,8 @@ export default {
   "rf.download_named": "Descărcați {name}",
   "rf.upload_files": "Încărcați fișiere aici",
   "rf.upload_folder": "Încărcați un dosar aici",
+  "rf.overwrite": "Înlocuiți fișierele existente (clientul este informat)",
+  "rf.listing": "Fișiere și dosare",
   "rf.transfers": "Transferuri",
   "rf.no_transfers": "Niciun transfer încă.",
   "rf.loading": "Se încarcă…",

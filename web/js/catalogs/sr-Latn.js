@@ -238,6 +238,8 @@ export default {
   "rf.download_named": "Preuzmi {name}",
   "rf.upload_files": "Otpremi datoteke ovde",
   "rf.upload_folder": "Otpremi fasciklu ovde",
+  "rf.overwrite": "Zameni postojeće datoteke (klijent se o tome obaveštava)",
+  "rf.listing": "Datoteke i fascikle",
   "rf.transfers": "Prenosi",
   "rf.no_transfers": "Još nema prenosa.",
   "rf.loading": "Učitavanje…",
