@@ -176,8 +176,9 @@ export class RemoteFiles {
     channel.addEventListener("close", () => {
       if (h.channel !== channel) return;
       h.channel = null;
-      // A browser customer closes channels it does not know at once: it has no file transfer.
-      h.status = h.status === "connecting" ? "unavailable" : h.status === "closed" ? "closed" : "lost";
+      // A browser customer closes channels it does not know at once (before any answer to `open`):
+      // it has no file transfer. A native peer never closes this channel itself.
+      h.status = h.status === "connecting" || h.status === "asking" ? "unavailable" : h.status === "closed" ? "closed" : "lost";
       h.listing = null;
       this.changed();
     });

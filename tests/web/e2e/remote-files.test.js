@@ -23,6 +23,8 @@
 //   host name `<img src=x onerror=alert(1)>` (a real host name cannot be
 //   that, so the test hands such a report to the page's own decoder and view)
 //   shows as that text, and no element is made of it.
+// - A customer in a browser (which closes channels it does not know): the
+//   dashboard says file transfer and system information need the Tandem app.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -32,6 +34,7 @@ import { join, relative } from "node:path";
 import { CSR_NAME, CSR_PASSWORD, startWorld, until } from "./harness.js";
 import { PROMPT, buildNativePeer, clickUntil, spawnNativePeer } from "./drivers/native-peer.js";
 import { startXvfb, waitForWindow } from "./drivers/x11.js";
+import { joinAndAdmit, startSession } from "./flows.js";
 
 const ORGANISATION = "Example Support";
 /** The stable starts of the consent window's titles (peer/src/ui/catalog.rs `prompt_title`). */
@@ -354,5 +357,22 @@ test("advanced file transfer and system information with a native customer: cons
   // --- End file transfer.
   await page.getByRole("button", { name: "End file transfer" }).click();
   await until("file transfer ended", async () => (await status.textContent()) === "File transfer has ended.");
+  assert.deepEqual(csr.errors, [], "no page errors");
+});
+
+test("a customer in a browser has no advanced file transfer: the dashboard says it needs the Tandem app", async (t) => {
+  const world = await startWorld();
+  t.after(() => world.close());
+  const { csr, shown } = await startSession(world);
+  await joinAndAdmit(world, csr, shown, "Ann");
+  const page = csr.page;
+  await page.getByRole("button", { name: "Request file transfer" }).click();
+  // The browser closes a channel it does not know at once.
+  await until("the answer", async () => (await page.locator("#rf-status").getAttribute("data-status")) === "unavailable");
+  assert.equal(await page.locator("#rf-status").textContent(), "Ann cannot share files: that needs the Tandem app on their computer.");
+  assert.equal(await page.locator("#rf-browser").isVisible(), false);
+  await page.getByRole("button", { name: "System information" }).click();
+  await until("the answer", async () => (await page.locator("#sysinfo-status").getAttribute("data-status")) === "unavailable");
+  assert.equal(await page.locator("#sysinfo-status").textContent(), "Ann cannot send system information: that needs the Tandem app on their computer.");
   assert.deepEqual(csr.errors, [], "no page errors");
 });
