@@ -169,8 +169,14 @@ export function remoteFilesPanel(remote, currentT, currentState) {
       listingKey = k;
       renderListing(t, h, size);
     }
-    // Selection changes only an attribute: the rows stay (focus, double-clicks).
-    for (const row of listing.rows) row.setAttribute("aria-selected", String(row.dataset.name === selected));
+    // Selection changes only attributes: the rows stay (focus, double-clicks). One tab stop
+    // for the whole grid, on the selected row (WAI-ARIA grid pattern); arrows move between rows.
+    const rowsNow = [...listing.rows];
+    const current = rowsNow.find((r) => r.dataset.name === selected) ?? rowsNow[0];
+    for (const row of rowsNow) {
+      row.setAttribute("aria-selected", String(row.dataset.name === selected));
+      row.tabIndex = row === current ? 0 : -1;
+    }
   }
 
   /** @param {Translate} t @param {Host} h @param {(n: number) => string} size */
@@ -206,7 +212,7 @@ export function remoteFilesPanel(remote, currentT, currentState) {
         const kind = t(/** @type {MessageKey} */ (`rf.kind.${e.kind}`));
         const row = el(
           "tr",
-          { tabindex: "0", "data-name": e.name, "data-kind": e.kind, "aria-selected": "false" },
+          { tabindex: "-1", "data-name": e.name, "data-kind": e.kind, "aria-selected": "false" },
           el("td", { class: "rf-name" }, e.name),
           el("td", { class: "rf-size" }, e.kind === "dir" ? "" : size(e.size)),
           el("td", { class: "rf-modified" }, e.modified !== undefined ? new Date(e.modified).toLocaleString(document.documentElement.lang) : ""),
