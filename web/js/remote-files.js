@@ -126,6 +126,8 @@ export class RemoteFiles {
     this.nextInfo = 1;
     this.renderEvery = 100;
     this.lastRender = 0;
+    // Downloads of pages closed long ago (a session's end removes its own).
+    void sweepOpfs(Date.now());
   }
 
   /** @param {ParticipantId} peer @returns {Host} */
@@ -568,6 +570,27 @@ export class RemoteFiles {
       info.reason = msg.reason;
     }
     this.changed();
+  }
+}
+
+/** Downloads older than this are removed when a dashboard starts (another tab's are younger). */
+const STALE_DOWNLOAD_MS = 24 * 3600 * 1000;
+
+/**
+ * Removes the OPFS folders of downloads started more than a day ago (their
+ * names start with the time they started).
+ * @param {number} now Unix ms
+ */
+async function sweepOpfs(now) {
+  try {
+    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(OPFS_FOLDER);
+    // @ts-ignore keys() is there in browsers with OPFS
+    for await (const name of root.keys()) {
+      const started = Number(String(name).split("-")[0]);
+      if (Number.isFinite(started) && now - started > STALE_DOWNLOAD_MS) await root.removeEntry(name, { recursive: true });
+    }
+  } catch {
+    // No OPFS, or nothing there yet.
   }
 }
 
