@@ -14,9 +14,10 @@
  *   one with the same id that says `resume` (§5); Retry re-runs a failed one.
  * - `system-info`: request → report or refused.
  *
- * The protocol rules are the pure state machines of remote-files-state.js;
- * this is their shell (channels, files, OPFS). The page draws it with
- * remote-files-view.js.
+ * Every message is decoded within its bounds (remote-files-codec.js,
+ * system-info.js); the protocol rules are the pure state machines of
+ * remote-files-state.js; this and remote-files-transfers.js are their shell
+ * (channels, files, OPFS). The page draws it with remote-files-view.js.
  */
 
 import { transferStats } from "./file-transfer.js";
@@ -322,11 +323,11 @@ export class RemoteFiles {
   interrupt(id) {
     const t = this.transfers.get(id);
     if (!t || t.status !== "running" || !t.channel) return;
-    const old = t.channel;
     this.suspend(t);
-    // Given up, not closed: closing could hand its stream id to the new channel too early.
+    // Given up, not closed (what still comes on it is dropped): the host switches
+    // when `resume` arrives on the new one, and closing could hand the old stream
+    // id to the new channel too early (docs/file-transfer.md §11).
     t.channel = null;
-    void old;
     this.resume(t);
   }
 
