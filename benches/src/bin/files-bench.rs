@@ -22,7 +22,10 @@
 //!   connections, one reliable ordered channel per run, 64 KiB chunks with
 //!   back-pressure; the bytes are generated in the page
 //!   (`crypto.getRandomValues`, not read from a file) and hashed on both
-//!   ends with `web/js/sha256.js`. CPU time: node and every Chromium process.
+//!   ends, by default with WebCrypto (each chunk's SHA-256, then the digests'),
+//!   the fairer anchor: `--chromium-hash js` uses the web client's own
+//!   JavaScript SHA-256 (`web/js/sha256.js`), `none` none. CPU time: node
+//!   and every Chromium process.
 //!
 //! Runs alternate (native, Chromium, native, …) so that both meet the same
 //! machine; the report gives each run and the medians, in MB/s (10^6 bytes)
@@ -68,6 +71,27 @@ struct Args {
     /// The page's bufferedAmountLowThreshold, bytes.
     #[arg(long, default_value_t = 512 * 1024)]
     chromium_low_water: usize,
+    /// How the page hashes: WebCrypto's SHA-256 of each chunk (native code, the fairer anchor),
+    /// the web client's own incremental JavaScript SHA-256, or not at all.
+    #[arg(long, value_enum, default_value_t = PageHash::Webcrypto)]
+    chromium_hash: PageHash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PageHash {
+    Webcrypto,
+    Js,
+    None,
+}
+
+impl PageHash {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Webcrypto => "webcrypto",
+            Self::Js => "js",
+            Self::None => "none",
+        }
+    }
 }
 
 const FILE_NAME: &str = "bench.bin";
@@ -111,6 +135,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
             chunk_bytes: args.chromium_chunk,
             high_water: args.chromium_high_water,
             low_water: args.chromium_low_water,
+            hash: args.chromium_hash.name(),
         };
         Some(Chromium::start(&repository(), pacing)?)
     };
@@ -155,8 +180,11 @@ fn report(
     if let Some(v) = version {
         writeln!(
             out,
-            "- Chromium {v}: {} B chunks, pause above {} B buffered, resume at {} B",
-            args.chromium_chunk, args.chromium_high_water, args.chromium_low_water
+            "- Chromium {v}: {} B chunks, pause above {} B buffered, resume at {} B; hash: {}",
+            args.chromium_chunk,
+            args.chromium_high_water,
+            args.chromium_low_water,
+            args.chromium_hash.name()
         )?;
     }
     writeln!(out)?;

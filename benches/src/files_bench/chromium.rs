@@ -4,8 +4,10 @@
 //! node, Debian's Chromium, headless). One page holds both peer connections;
 //! the sender generates each 64 KiB chunk with `crypto.getRandomValues`,
 //! hashes it and sends it while the channel buffers at most the high-water
-//! mark (`bufferedamountlow` resumes it); the receiver hashes what arrives.
-//! Both hash with the web client's own incremental SHA-256 (`web/js/sha256.js`).
+//! mark (`bufferedamountlow` resumes it); the receiver hashes what arrives:
+//! with WebCrypto (SHA-256 of each chunk, then of the digests: native code,
+//! the browser at its best), or with the web client's own incremental
+//! SHA-256 in JavaScript (`web/js/sha256.js`), or not at all ([`Pacing::hash`]).
 //!
 //! One JSON object a line each way: the driver says `{"ready"}`, then
 //! answers each `{"cmd":"run","id","bytes"}` with `{"done":{…}}` (or
@@ -33,6 +35,8 @@ pub struct Pacing {
     pub high_water: usize,
     /// `bufferedAmountLowThreshold`: go on when the buffer drains to this.
     pub low_water: usize,
+    /// How both ends hash: `js` (web/js/sha256.js), `webcrypto` (each chunk), `none`.
+    pub hash: &'static str,
 }
 
 /// One timed transfer in the page.
@@ -66,6 +70,7 @@ impl Chromium {
             .args(["--chunk", &pacing.chunk_bytes.to_string()])
             .args(["--high-water", &pacing.high_water.to_string()])
             .args(["--low-water", &pacing.low_water.to_string()])
+            .args(["--hash", pacing.hash])
             .current_dir(root)
             .env_remove("DISPLAY")
             .stdin(Stdio::piped())

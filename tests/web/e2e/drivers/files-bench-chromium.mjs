@@ -6,12 +6,16 @@
 // with crypto.getRandomValues, hashes it and sends it, pausing while the
 // channel buffers more than the high-water mark until `bufferedamountlow`
 // (the W3C back-pressure: bufferedAmountLowThreshold = the low-water mark);
-// the receiver hashes what arrives. Both hash with the web client's own
-// incremental SHA-256 (web/js/sha256.js: WebCrypto's digest() takes a whole
-// input at once, so the product hashes transfers with this file), on the
-// page's one JavaScript thread, both ends' hashing included in the time.
+// the receiver hashes what arrives, both ends' hashing included in the time.
+// `--hash js` hashes with the web client's own incremental SHA-256
+// (web/js/sha256.js, on the page's one JavaScript thread: WebCrypto's
+// digest() takes a whole input at once, so the product hashes transfers
+// with this file); `--hash webcrypto` takes WebCrypto's SHA-256 of each
+// chunk and then of those digests (native code: what the browser can do at
+// best); `--hash none` only counts.
 //
 //   node files-bench-chromium.mjs [--chunk BYTES] [--high-water BYTES] [--low-water BYTES]
+//       [--hash js|webcrypto|none]
 //
 // stdout, one JSON object a line: {"ready":{"version","pair"}}, then for each
 // command {"done":{"id","ms","sent","received","sent_sha256","received_sha256"}}
@@ -38,10 +42,17 @@ function option(name, fallback) {
   return v;
 }
 
+const hashIndex = process.argv.indexOf("--hash");
+const hash = hashIndex < 0 ? "js" : process.argv[hashIndex + 1];
+if (!["js", "webcrypto", "none"].includes(hash)) {
+  console.error("--hash wants js, webcrypto or none");
+  process.exit(2);
+}
 const pacing = {
   chunk: option("--chunk", 64 * 1024),
   high: option("--high-water", 1024 * 1024),
   low: option("--low-water", 512 * 1024),
+  hash,
 };
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>files bench</title>
@@ -88,12 +99,36 @@ async function setupInPage() {
 }
 
 // In the page: one run on a new channel, timed from the channel's creation to the last byte hashed.
-/** @param {{ bytes: number, chunk: number, high: number, low: number, n: number }} run */
-async function transferInPage({ bytes, chunk, high, low, n }) {
+/** @param {{ bytes: number, chunk: number, high: number, low: number, hash: string, n: number }} run */
+async function transferInPage({ bytes, chunk, high, low, hash, n }) {
   // @ts-ignore bench state
   const { a, b } = window.pcs;
   // @ts-ignore the page's module put it there
   const Sha256 = window.Sha256;
+  /**
+   * One end's hash: "js" the web client's incremental SHA-256 of the whole stream; "webcrypto" the
+   * SHA-256 of each chunk (crypto.subtle copies the bytes at the call), then the SHA-256 of those
+   * digests in order; "none" only counts.
+   */
+  const hasher = () => {
+    if (hash === "js") {
+      const h = new Sha256();
+      return { update: (/** @type {ArrayBufferView | ArrayBuffer} */ d) => h.update(d), hex: async () => h.hex() };
+    }
+    /** @type {Promise<ArrayBuffer>[]} */
+    const digests = [];
+    return {
+      update: (/** @type {ArrayBufferView | ArrayBuffer} */ d) => {
+        if (hash === "webcrypto") digests.push(crypto.subtle.digest("SHA-256", d));
+      },
+      hex: async () => {
+        const all = new Uint8Array(digests.length * 32);
+        (await Promise.all(digests)).forEach((d, i) => all.set(new Uint8Array(d), i * 32));
+        const top = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+        return [...top].map((x) => x.toString(16).padStart(2, "0")).join("");
+      },
+    };
+  };
   const started = performance.now();
   /** @type {Promise<RTCDataChannel>} */
   const arrived = new Promise((resolve) => b.addEventListener("datachannel", (/** @type {RTCDataChannelEvent} */ e) => resolve(e.channel), { once: true }));
@@ -105,8 +140,8 @@ async function transferInPage({ bytes, chunk, high, low, n }) {
   });
   const rx = await arrived;
   rx.binaryType = "arraybuffer";
-  const sentHash = new Sha256();
-  const receivedHash = new Sha256();
+  const sentHash = hasher();
+  const receivedHash = hasher();
   let received = 0;
   const done = new Promise((resolve, reject) => {
     rx.onmessage = (e) => {
@@ -132,10 +167,11 @@ async function transferInPage({ bytes, chunk, high, low, n }) {
     sent += size;
   }
   await done;
+  const [sentHex, receivedHex] = [await sentHash.hex(), await receivedHash.hex()];
   const ms = performance.now() - started;
   rx.onclose = null;
   tx.close();
-  return { ms, sent, received, sent_sha256: sentHash.hex(), received_sha256: receivedHash.hex() };
+  return { ms, sent, received, sent_sha256: sentHex, received_sha256: receivedHex };
 }
 
 const server = createServer((req, res) => {
