@@ -11,11 +11,15 @@
 //! veth pair would). Both directions cross it: the round trip is 100 ms. The
 //! whole session runs over it (ICE, DTLS, SCTP, the file transfer's consent
 //! and the transfer); the signaling WebSocket (TCP on 127.0.0.1) does not.
+//! The server's embedded TURN relay, on 127.0.0.1, cannot send to the
+//! link's address (its sends fail with EINVAL, which it logs as errors), so
+//! the peers have no path around the link.
 //!
 //! The test fails unless the link really delayed a probe by 50 ms, carried
 //! at least the file's bytes and dropped about 5 % of its packets, and unless
-//! the SHA-256 the receiver computed and that of the file on its disk are
-//! the seeded file's. The time and throughput are printed, not asserted.
+//! the SHA-256 the CSR computed (downloads) and that of the file on the
+//! receiver's disk are the seeded file's. The time and throughput are
+//! printed, not asserted.
 
 #[path = "files_harness/mod.rs"]
 mod harness;
@@ -95,14 +99,16 @@ fn over_the_lossy_link(direction: Direction) {
         customer.answer_transfer(true).await;
         let before = link.counters();
         let started = Instant::now();
-        let (receiver, sender) = match direction {
-            Direction::Download => (csr, customer),
-            Direction::Upload => (customer, csr),
-        };
-        let (hash, received) = follow(receiver, id, &link, started).await;
+        // The CSR hears of the transfer's end both ways: when it has the file in place
+        // (download), or when the customer confirmed having it in place (upload).
+        let (hash, at_csr) = follow(csr, id, &link, started).await;
         let took = started.elapsed();
         let carried = link.counters().since(before);
-        let sent = Pair::finished(sender, id).await;
+        let at_customer = Pair::finished(customer, id).await;
+        let sent = match direction {
+            Direction::Download => at_customer,
+            Direction::Upload => at_csr,
+        };
 
         println!(
             "{direction:?} of {SIZE} bytes over the lossy link: {:.1} s, {:.3} MB/s; file bytes sent {} \
@@ -117,9 +123,12 @@ fn over_the_lossy_link(direction: Direction) {
         let dropped = carried.dropped as f64 / carried.packets as f64;
         assert!((0.04..0.06).contains(&dropped), "the link dropped {dropped:.4} of the packets: {carried}");
         assert!(carried.reordered > 0, "nothing overtook: {carried}");
-        // Every byte arrived.
-        assert_eq!(received.total_bytes, SIZE);
-        assert_eq!(hash, want, "the SHA-256 the receiver computed");
+        // Every byte arrived. (The customer's side reports no hash: it checked the
+        // CSR's, or failed the transfer; the bytes on its disk are checked below.)
+        assert_eq!(at_csr.total_bytes, SIZE);
+        if direction == Direction::Download {
+            assert_eq!(hash.as_deref(), Some(want.as_str()), "the SHA-256 the CSR computed");
+        }
         assert_eq!(std::fs::metadata(&landed).unwrap().len(), SIZE);
         assert_eq!(sha256_of(&landed), want, "the bytes on the receiver's disk");
         for dir in [root.path(), local.path()] {
@@ -128,15 +137,15 @@ fn over_the_lossy_link(direction: Direction) {
     });
 }
 
-/// Waits for the end of transfer `id` on its receiving side (its SHA-256 and
-/// progress), printing where it is; panics on failure, on a stall and past
-/// [`TRANSFER_DEADLINE`].
+/// Waits for the end of transfer `id` at the CSR (the SHA-256 of the file it
+/// received, if it received one, and the progress), printing where it is;
+/// panics on failure, on a stall and past [`TRANSFER_DEADLINE`].
 async fn follow(
-    receiver: &mut Side,
+    csr: &mut Side,
     id: TransferId,
     link: &LossyLink,
     started: Instant,
-) -> (String, Progress) {
+) -> (Option<String>, Progress) {
     let mut report = tokio::time::interval(REPORT_EVERY);
     report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stall_check = tokio::time::interval(Duration::from_secs(10));
@@ -144,12 +153,10 @@ async fn follow(
     let (mut confirmed, mut hash) = (0, None);
     loop {
         tokio::select! {
-            event = receiver.events.recv() => match event.expect("the session ended during the transfer") {
+            event = csr.events.recv() => match event.expect("the session ended during the transfer") {
                 Event::TransferProgress { id: i, progress, .. } if i == id => confirmed = progress.confirmed_bytes,
                 Event::TransferFile { id: i, sha256, .. } if i == id => hash = Some(sha256.as_str().to_owned()),
-                Event::TransferFinished { id: i, progress, .. } if i == id => {
-                    return (hash.expect("the file's hash came before the end"), progress);
-                }
+                Event::TransferFinished { id: i, progress, .. } if i == id => return (hash, progress),
                 Event::TransferFailed { id: i, code, .. } if i == id => panic!("the transfer failed: {code:?}"),
                 _ => {}
             },
