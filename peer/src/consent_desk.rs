@@ -79,10 +79,10 @@ impl ConsentDesk {
                     self.show_files();
                 }
             }
-            Event::TransferFinished { with, id, .. } | Event::TransferFailed { with, id, .. } => {
-                if self.files.get_mut(with).and_then(|t| t.remove(id)).is_some() {
-                    self.show_files();
-                }
+            Event::TransferFinished { with, id, .. } | Event::TransferFailed { with, id, .. }
+                if self.files.get_mut(with).and_then(|t| t.remove(id)).is_some() =>
+            {
+                self.show_files();
             }
             Event::ConsentPrompt { from, name, request_id, capability } => match &self.ui {
                 Some(ui) => {

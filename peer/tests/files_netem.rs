@@ -54,12 +54,17 @@ const STALL_BYTES: u64 = 200_000;
 /// How often the test prints where the transfer is.
 const REPORT_EVERY: Duration = Duration::from_secs(30);
 
+// About 45 minutes each (SCTP under 5 % loss, see .config/nextest.toml): longer than
+// the whole CI run may take, so they run only when asked:
+// `cargo nextest run -p tandem-peer --test files_netem --run-ignored only`.
 #[test]
+#[ignore = "about 45 minutes: SCTP under 5 % loss; run with --run-ignored only"]
 fn a_100_mb_download_over_a_lossy_slow_link_arrives_byte_exact() {
     over_the_lossy_link(Direction::Download);
 }
 
 #[test]
+#[ignore = "about 45 minutes: SCTP under 5 % loss; run with --run-ignored only"]
 fn a_100_mb_upload_over_a_lossy_slow_link_arrives_byte_exact() {
     over_the_lossy_link(Direction::Upload);
 }
