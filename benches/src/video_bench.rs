@@ -17,6 +17,11 @@
 #[path = "xvfb.rs"]
 mod xvfb;
 
+#[path = "machine.rs"]
+mod machine;
+
+use machine::{cpu_model, kernel, nproc};
+
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -67,7 +72,7 @@ const SIZES: [(&str, usize, usize); 2] = [("720p", 1280, 720), ("1080p", 1920, 1
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     println!("# Native peer video benchmark\n");
-    println!("machine: {} cores; {}\n", std::thread::available_parallelism()?.get(), cpu_model());
+    println!("machine: {} cores; {}; Linux {}\n", nproc(), cpu_model(), kernel());
     if !args.skip_frames {
         per_frame_costs(&args)?;
     }
@@ -260,17 +265,6 @@ fn click_allow(display: &str) -> anyhow::Result<()> {
     let (x, y) = ((75.0 * scale).round().to_string(), (168.0 * scale).round().to_string());
     xdotool(&["mousemove", "--window", &id, &x, &y, "click", "1"])?;
     Ok(())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_default()
 }
 
 fn rss_mb(pid: Option<u32>) -> f64 {

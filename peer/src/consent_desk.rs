@@ -84,57 +84,18 @@ impl ConsentDesk {
             {
                 self.show_files();
             }
-            Event::ConsentPrompt { from, name, request_id, capability } => match &self.ui {
-                Some(ui) => {
-                    let prompt = Prompt {
-                        from: *from,
-                        request_id: *request_id,
-                        question: Question::Capability(*capability),
-                        requester_name: name.clone(),
-                        organisation: None,
-                        offer: false,
-                    };
-                    if ui.prompt(prompt).is_err() {
-                        self.deny(*from, *request_id).await;
-                    }
-                }
-                None => self.deny(*from, *request_id).await,
-            },
+            Event::ConsentPrompt { from, name, request_id, capability } => {
+                self.ask(*from, *request_id, name, Question::Capability(*capability), false).await;
+            }
             // File transfer, one transfer, system information: the same window asks.
-            Event::FilesPrompt { from, name, request_id, ask } => match &self.ui {
-                Some(ui) => {
-                    let prompt = Prompt {
-                        from: *from,
-                        request_id: *request_id,
-                        question: Question::Files(ask.clone()),
-                        requester_name: name.clone(),
-                        organisation: None,
-                        offer: false,
-                    };
-                    if ui.prompt(prompt).is_err() {
-                        self.deny(*from, *request_id).await;
-                    }
-                }
-                None => self.deny(*from, *request_id).await,
-            },
+            Event::FilesPrompt { from, name, request_id, ask } => {
+                self.ask(*from, *request_id, name, Question::Files(ask.clone()), false).await;
+            }
             // This machine's own share offer: its person confirms it on screen (never in a
             // terminal); the answer comes back as a Decide the session routes to the offer.
-            Event::ConfirmOffer { to, name, request_id, capability } => match &self.ui {
-                Some(ui) => {
-                    let prompt = Prompt {
-                        from: *to,
-                        request_id: *request_id,
-                        question: Question::Capability(*capability),
-                        requester_name: name.clone(),
-                        organisation: None,
-                        offer: true,
-                    };
-                    if ui.prompt(prompt).is_err() {
-                        self.deny(*to, *request_id).await;
-                    }
-                }
-                None => self.deny(*to, *request_id).await,
-            },
+            Event::ConfirmOffer { to, name, request_id, capability } => {
+                self.ask(*to, *request_id, name, Question::Capability(*capability), true).await;
+            }
             Event::ConsentPromptClosed { from, request_id } => {
                 if let Some(ui) = &self.ui {
                     let _ = ui.close_prompt(*from, *request_id);
@@ -177,6 +138,23 @@ impl ConsentDesk {
             })
             .collect();
         let _ = ui.set_files(files);
+    }
+
+    /// Shows a prompt (`from` asks, or for an offer `from` is whom we offer to); with no
+    /// window to show it in, nobody can say yes: denied at once.
+    async fn ask(
+        &self,
+        from: ParticipantId,
+        request_id: RequestId,
+        name: &str,
+        question: Question,
+        offer: bool,
+    ) {
+        let prompt =
+            Prompt { from, request_id, question, requester_name: name.to_owned(), organisation: None, offer };
+        if self.ui.as_ref().is_none_or(|ui| ui.prompt(prompt).is_err()) {
+            self.deny(from, request_id).await;
+        }
     }
 
     async fn deny(&self, from: ParticipantId, request_id: RequestId) {

@@ -46,6 +46,11 @@ mod x_probe;
 #[path = "../xvfb.rs"]
 mod xvfb;
 
+#[path = "../machine.rs"]
+mod machine;
+
+use machine::{cpu_model, kernel, nproc};
+
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -361,23 +366,4 @@ async fn interrupted() -> &'static str {
         },
         _ => std::future::pending().await,
     }
-}
-
-fn nproc() -> usize {
-    std::thread::available_parallelism().map_or(0, |n| n.get())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
-fn kernel() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(|_| "?".into(), |s| s.trim().to_owned())
 }

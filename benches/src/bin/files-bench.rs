@@ -38,6 +38,11 @@ mod cpu;
 #[path = "../files_bench/native.rs"]
 mod native;
 
+#[path = "../machine.rs"]
+mod machine;
+
+use machine::{cpu_model, kernel, nproc};
+
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -314,25 +319,6 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 /// The repository (the driver and `node_modules` are there).
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
-fn nproc() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
-fn kernel() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(|_| "?".into(), |s| s.trim().to_owned())
 }
 
 fn load_average() -> String {

@@ -31,6 +31,11 @@ mod relays;
 #[path = "../relay_bench/turn_client.rs"]
 mod turn_client;
 
+#[path = "../machine.rs"]
+mod machine;
+
+use machine::{cpu_model, kernel, nproc};
+
 use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -478,23 +483,4 @@ fn thousands(v: f64) -> String {
         out.push(c);
     }
     out
-}
-
-fn nproc() -> usize {
-    std::thread::available_parallelism().map_or(0, |n| n.get())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
-fn kernel() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(|_| "?".into(), |s| s.trim().to_owned())
 }
