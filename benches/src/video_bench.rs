@@ -378,7 +378,8 @@ async fn end_to_end(
     let (csr_ev_tx, mut csr_ev) = mpsc::channel(64);
     let url = server.url.clone();
     let csr = tokio::spawn(async move {
-        session::run(&url, Entry::CreateSession { token }, loopback(), csr_media, csr_cmd_rx, csr_ev_tx).await
+        let setup = session::Setup { link: loopback(), media: csr_media, ..Default::default() };
+        session::run(&url, Entry::CreateSession { token }, setup, csr_cmd_rx, csr_ev_tx).await
     });
     let (number, invite, link) = loop {
         match csr_ev.recv().await.context("CSR session ended")? {
@@ -447,7 +448,8 @@ async fn end_to_end(
             return Ok(None);
         }
         let entry = Entry::Customer { target, name: DisplayName::parse("Bench customer").expect("valid") };
-        session::run(&url, entry, loopback(), media, cust_cmd_rx, cust_ev_tx).await
+        let setup = session::Setup { link: loopback(), media, ..Default::default() };
+        session::run(&url, entry, setup, cust_cmd_rx, cust_ev_tx).await
     });
     // The customer's person allows the CSR's view request at once; the CSR asks as soon as the
     // customer is in (SHR-1: nothing of the screen goes out before).

@@ -225,17 +225,8 @@ async fn run(cli: Cli) -> Result<(), PeerError> {
             desk.on_event(&event).await;
         }
     });
-    let result = session::run_with_files(
-        &server,
-        entry,
-        link_config,
-        setup.media(),
-        controls,
-        files,
-        command_rx,
-        event_tx,
-    )
-    .await;
+    let session_setup = session::Setup { link: link_config, media: setup.media(), controls, files };
+    let result = session::run(&server, entry, session_setup, command_rx, event_tx).await;
     drop(setup);
     let _ = printer.await;
     match result? {

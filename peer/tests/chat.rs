@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use tandem_peer::PeerError;
-use tandem_peer::media::Media;
 use tandem_peer::session::{self, Command, Event};
 use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
 use tandem_wire::{DisplayName, EndReason, ParticipantId};
@@ -100,9 +99,8 @@ async fn failures_have_clear_errors() {
     let name = DisplayName::parse("Ann").unwrap();
     let target = JoinTarget::parse("123 456 789").unwrap();
     let entry = Entry::Customer { target: target.clone(), name: name.clone() };
-    let err = session::run(&format!("http://{closed}"), entry, loopback(), Media::default(), rx, tx)
-        .await
-        .unwrap_err();
+    let setup = session::Setup { link: loopback(), ..Default::default() };
+    let err = session::run(&format!("http://{closed}"), entry, setup, rx, tx).await.unwrap_err();
     assert!(matches!(err, PeerError::Unreachable { .. }), "{err}");
     assert!(err.to_string().contains("cannot reach the Tandem server"));
 

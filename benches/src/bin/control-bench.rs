@@ -48,6 +48,8 @@ mod xvfb;
 
 #[path = "../machine.rs"]
 mod machine;
+#[path = "../peer_task.rs"]
+mod peer_task;
 
 use machine::{cpu_model, kernel, nproc};
 

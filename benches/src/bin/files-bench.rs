@@ -40,6 +40,8 @@ mod native;
 
 #[path = "../machine.rs"]
 mod machine;
+#[path = "../peer_task.rs"]
+mod peer_task;
 
 use machine::{cpu_model, kernel, nproc};
 

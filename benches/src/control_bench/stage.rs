@@ -1,5 +1,5 @@
 //! Everything in the bench's process: the real signaling server on
-//! 127.0.0.1:0, the native customer (`session::run_with`) sharing the X
+//! 127.0.0.1:0, the native customer (`session::run`) sharing the X
 //! display through the real screen pipeline (scrap capture, openh264) with
 //! an input target on the same display, and a native CSR whose video sink
 //! reports the colour of each decoded picture. Consent is answered here: the
@@ -7,7 +7,6 @@
 //! saying yes), the CSR asks for `control_desktop`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use tandem_peer::control::x11::{X11Injector, desktop_surface};
@@ -24,17 +23,15 @@ use tandem_signaling::server::RunningServer;
 use tandem_wire::channels::{Capability, ControlMessage, Point};
 use tandem_wire::{ConsentOutcome, DisplayName, ParticipantId};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::pipeline_tap::Logs;
 use crate::now_ms;
+use crate::peer_task::{PeerTask, STEP};
 
 /// The dashboard's account: the driver signs in with the e2e harness's CSR.
 pub const DASHBOARD_CSR: (&str, &str) = ("carla", "correct horse battery");
 /// The native CSR's account.
 const NATIVE_CSR: (&str, &str) = ("nora", "bench password 1");
-/// How long any one step of the set-up may take.
-const STEP: Duration = Duration::from_secs(30);
 
 /// Where the CSR's sink reads each picture's colour, as fractions of its size:
 /// the corners and the centre of the probe window, away from where the bench clicks.
@@ -71,58 +68,6 @@ pub fn taps(frame: &I420Frame) -> Option<[Yuv; TAPS.len()]> {
 pub struct Video {
     pub mode: DisplayMode,
     pub settings: PipelineSettings,
-}
-
-/// A running session task with its commands and (forwarded) events.
-struct PeerTask {
-    commands: mpsc::Sender<Command>,
-    events: mpsc::UnboundedReceiver<Event>,
-    task: JoinHandle<Result<Option<tandem_wire::EndReason>, tandem_peer::PeerError>>,
-}
-
-impl PeerTask {
-    fn spawn(server: &str, entry: Entry, config: LinkConfig, media: Media, controls: Controls) -> Self {
-        let (commands, command_rx) = mpsc::channel(64);
-        let (event_tx, mut event_rx) = mpsc::channel(64);
-        let (forward_tx, events) = mpsc::unbounded_channel();
-        let server = server.to_owned();
-        let task = tokio::spawn(async move {
-            session::run_with(&server, entry, config, media, controls, command_rx, event_tx).await
-        });
-        // The session waits on a full event channel: read it at once, whatever the bench is doing.
-        tokio::spawn(async move {
-            while let Some(event) = event_rx.recv().await {
-                if forward_tx.send(event).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { commands, events, task }
-    }
-
-    async fn wait_for<T>(
-        &mut self,
-        what: &str,
-        mut pick: impl FnMut(&Event) -> Option<T>,
-    ) -> anyhow::Result<T> {
-        let deadline = tokio::time::Instant::now() + STEP;
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Err(_) => bail!("no {what} within {STEP:?}"),
-                Ok(None) => bail!("the session ended before {what}"),
-                Ok(Some(event)) => {
-                    if let Some(t) = pick(&event) {
-                        return Ok(t);
-                    }
-                }
-            }
-        }
-    }
-
-    async fn stop(self) {
-        let _ = self.commands.send(Command::Leave).await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
-    }
 }
 
 /// The server, the customer and the native CSR, connected, with control granted.
@@ -189,8 +134,15 @@ impl Stage {
             Origin::Dashboard { link } => (JoinTarget::parse(&link)?, None),
             Origin::NativeCsr => {
                 let entry = Entry::CreateSession { token: token.clone() };
-                let mut csr =
-                    PeerTask::spawn(&url, entry, link_config.clone(), csr_media.clone(), Controls::default());
+                let mut csr = PeerTask::spawn(
+                    &url,
+                    entry,
+                    session::Setup {
+                        link: link_config.clone(),
+                        media: csr_media.clone(),
+                        ..Default::default()
+                    },
+                );
                 let (number, invite) = csr
                     .wait_for("the native CSR's session", |e| match e {
                         Event::Joined { session, invite: Some((invite, _)), .. } => {
@@ -228,7 +180,11 @@ impl Stage {
         let number = target.number;
         let entry = Entry::Customer { target, name: DisplayName::parse("Bench customer")? };
         let media = Media { feeds: vec![feed], video_sinks: None, audio_sinks: None };
-        let mut customer = PeerTask::spawn(&url, entry, link_config.clone(), media, controls);
+        let mut customer = PeerTask::spawn(
+            &url,
+            entry,
+            session::Setup { link: link_config.clone(), media, controls, ..Default::default() },
+        );
         let customer_id = customer
             .wait_for("the customer's admission", |e| match e {
                 Event::Joined { me, .. } => Some(*me),
@@ -247,9 +203,7 @@ impl Stage {
             None => PeerTask::spawn(
                 &url,
                 Entry::Assist { token, number },
-                link_config,
-                csr_media,
-                Controls::default(),
+                session::Setup { link: link_config, media: csr_media, ..Default::default() },
             ),
         };
         csr.wait_for("the native CSR's connection to the customer", |e| {

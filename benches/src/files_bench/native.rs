@@ -1,6 +1,6 @@
 //! The native side of the file transfer benchmark, all in the bench's
 //! process: the real signaling server on 127.0.0.1:0, a native customer
-//! (`session::run_with_files`) granting a folder that holds the test file,
+//! (`session::run` with `Setup::files`) granting a folder that holds the test file,
 //! and a native CSR that downloads it into another folder, both with
 //! loopback-only WebRTC. The bench answers the customer's prompts (file
 //! transfer, then each download) with yes, as the person at that machine.
@@ -16,21 +16,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use tandem_peer::link::LinkConfig;
-use tandem_peer::media::Media;
-use tandem_peer::session::{self, Command, Controls, Event, FilesAsk, FilesConfig};
+use tandem_peer::session::{self, Command, Event, FilesAsk, FilesConfig};
 use tandem_peer::signaling::{Entry, JoinTarget, sign_in};
 use tandem_signaling::server::RunningServer;
 use tandem_wire::channels::TransferId;
 use tandem_wire::channels::remote_files::{RelativePath, RemotePath, RootId};
 use tandem_wire::{DisplayName, ParticipantId};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::cpu::process_cpu;
+use crate::peer_task::PeerTask;
 
 const CSR: (&str, &str) = ("nora", "bench password 1");
-/// How long a set-up step may take.
-const STEP: Duration = Duration::from_secs(30);
 /// How long one transfer may take (1 GiB at 2 MB/s would still fit).
 const TRANSFER: Duration = Duration::from_secs(600);
 
@@ -62,8 +59,11 @@ impl Native {
         let url = server.url.clone();
         let link = LinkConfig::loopback();
         let token = sign_in(&url, CSR.0, CSR.1).await?;
-        let mut csr =
-            PeerTask::spawn(&url, Entry::CreateSession { token }, link.clone(), FilesConfig::default());
+        let mut csr = PeerTask::spawn(
+            &url,
+            Entry::CreateSession { token },
+            session::Setup { link: link.clone(), ..Default::default() },
+        );
         let (number, invite) = csr
             .wait_for("the CSR's session", |e| match e {
                 Event::Joined { session, invite: Some((invite, _)), .. } => {
@@ -75,7 +75,7 @@ impl Native {
         let files = FilesConfig { roots: vec![root.to_path_buf()], ..FilesConfig::default() };
         let target = JoinTarget { server: None, number, invite: Some(invite) };
         let entry = Entry::Customer { target, name: DisplayName::parse("Bench customer")? };
-        let mut customer = PeerTask::spawn(&url, entry, link, files);
+        let mut customer = PeerTask::spawn(&url, entry, session::Setup { link, files, ..Default::default() });
         let customer_id = csr
             .wait_for("the connection to the customer", |e| match e {
                 Event::Connected(id) => Some(*id),
@@ -187,67 +187,5 @@ async fn allow_every_prompt(mut events: mpsc::UnboundedReceiver<Event>, commands
                 return;
             }
         }
-    }
-}
-
-/// A running session task with its commands and (forwarded) events.
-struct PeerTask {
-    commands: mpsc::Sender<Command>,
-    events: mpsc::UnboundedReceiver<Event>,
-    task: JoinHandle<Result<Option<tandem_wire::EndReason>, tandem_peer::PeerError>>,
-}
-
-impl PeerTask {
-    fn spawn(server: &str, entry: Entry, link: LinkConfig, files: FilesConfig) -> Self {
-        let (commands, command_rx) = mpsc::channel(64);
-        let (event_tx, mut event_rx) = mpsc::channel(64);
-        let (forward_tx, events) = mpsc::unbounded_channel();
-        let server = server.to_owned();
-        let task = tokio::spawn(async move {
-            session::run_with_files(
-                &server,
-                entry,
-                link,
-                Media::default(),
-                Controls::default(),
-                files,
-                command_rx,
-                event_tx,
-            )
-            .await
-        });
-        // The session waits on a full event channel: read it at once, whatever the bench is doing.
-        tokio::spawn(async move {
-            while let Some(event) = event_rx.recv().await {
-                if forward_tx.send(event).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { commands, events, task }
-    }
-
-    async fn wait_for<T>(
-        &mut self,
-        what: &str,
-        mut pick: impl FnMut(&Event) -> Option<T>,
-    ) -> anyhow::Result<T> {
-        let deadline = tokio::time::Instant::now() + STEP;
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Err(_) => bail!("no {what} within {STEP:?}"),
-                Ok(None) => bail!("the session ended before {what}"),
-                Ok(Some(event)) => {
-                    if let Some(t) = pick(&event) {
-                        return Ok(t);
-                    }
-                }
-            }
-        }
-    }
-
-    async fn stop(self) {
-        let _ = self.commands.send(Command::Leave).await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
     }
 }

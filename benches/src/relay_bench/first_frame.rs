@@ -91,7 +91,8 @@ impl Stage {
         let url = self.server.url.clone();
         let entry = Entry::CreateSession { token: self.token.clone() };
         let csr = tokio::spawn(async move {
-            session::run(&url, entry, relay_only(), csr_media, csr_cmd_rx, csr_ev_tx).await
+            let setup = session::Setup { link: relay_only(), media: csr_media, ..Default::default() };
+            session::run(&url, entry, setup, csr_cmd_rx, csr_ev_tx).await
         });
         let (number, invite) = loop {
             match tokio::time::timeout(RUN_DEADLINE, csr_ev.recv()).await {
@@ -121,7 +122,8 @@ impl Stage {
         let customer = tokio::spawn(async move {
             let entry =
                 Entry::Customer { target, name: DisplayName::parse("Bench customer").expect("valid name") };
-            session::run(&url, entry, relay_only(), media, cust_cmd_rx, cust_ev_tx).await
+            let setup = session::Setup { link: relay_only(), media, ..Default::default() };
+            session::run(&url, entry, setup, cust_cmd_rx, cust_ev_tx).await
         });
         let paths = Arc::new(Mutex::new(Vec::new()));
         let customer_paths = paths.clone();

@@ -282,44 +282,29 @@ pub struct InputCounters {
     pub dropped: std::sync::atomic::AtomicU64,
 }
 
+/// How a session runs: its network settings, what it sends, what the person
+/// at this machine decided in advance, and what file transfer may touch.
+/// `Setup { link, media, ..Default::default() }` for the rest as defaults.
+#[derive(Default)]
+pub struct Setup {
+    pub link: LinkConfig,
+    pub media: Media,
+    /// Consent policy and the input target for remote control.
+    pub controls: Controls,
+    /// The customer's file transfer settings (granted folders, size cap).
+    pub files: FilesConfig,
+}
+
 /// Enters the session and runs until it ends, the user leaves, or the server is gone.
 /// Returns why the session ended (`None` when we left).
 pub async fn run(
     server: &str,
     entry: Entry,
-    config: LinkConfig,
-    media: Media,
-    commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<Event>,
-) -> Result<Option<EndReason>, PeerError> {
-    run_with(server, entry, config, media, Controls::default(), commands, events).await
-}
-
-/// [`run`] with consent policy and an input target for remote control.
-pub async fn run_with(
-    server: &str,
-    entry: Entry,
-    config: LinkConfig,
-    media: Media,
-    controls: Controls,
-    commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<Event>,
-) -> Result<Option<EndReason>, PeerError> {
-    run_with_files(server, entry, config, media, controls, FilesConfig::default(), commands, events).await
-}
-
-/// [`run_with`] with the customer's file transfer settings (granted folders, size cap).
-#[allow(clippy::too_many_arguments)]
-pub async fn run_with_files(
-    server: &str,
-    entry: Entry,
-    config: LinkConfig,
-    media: Media,
-    controls: Controls,
-    files: FilesConfig,
+    setup: Setup,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<Event>,
 ) -> Result<Option<EndReason>, PeerError> {
+    let Setup { link: config, media, controls, files } = setup;
     let tls = crate::tls::client_config(&config.tls_roots)?;
     let mut conn = Connection::open(server, tls.clone()).await?;
     conn.send(&entry.request()).await?;

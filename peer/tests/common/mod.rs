@@ -74,7 +74,7 @@ pub fn spawn_peer_configured(server: &str, entry: Entry, media: Media, config: L
     spawn_peer_controlled(server, entry, media, config, session::Controls::default())
 }
 
-/// A peer with a consent policy and an input target (`session::run_with`).
+/// A peer with a consent policy and an input target (`session::Setup::controls`).
 pub fn spawn_peer_controlled(
     server: &str,
     entry: Entry,
@@ -86,7 +86,8 @@ pub fn spawn_peer_controlled(
     let (event_tx, events) = mpsc::channel(64);
     let server = server.to_owned();
     let task = tokio::spawn(async move {
-        session::run_with(&server, entry, config, media, controls, command_rx, event_tx).await
+        let setup = session::Setup { link: config, media, controls, ..Default::default() };
+        session::run(&server, entry, setup, command_rx, event_tx).await
     });
     Peer { commands, events, task }
 }

@@ -107,17 +107,8 @@ fn spawn(
     });
     let server = server.to_owned();
     let task = tokio::spawn(async move {
-        session::run_with_files(
-            &server,
-            entry,
-            link,
-            media,
-            session::Controls::default(),
-            files,
-            command_rx,
-            event_tx,
-        )
-        .await
+        let setup = session::Setup { link, media, files, ..Default::default() };
+        session::run(&server, entry, setup, command_rx, event_tx).await
     });
     (commands, events, task)
 }
