@@ -538,12 +538,13 @@ impl Link {
     }
 
     /// Sends file bytes (at most [`MAX_CHANNEL_MESSAGE_BYTES`]) on `id`'s channel; `false` when it is not open.
-    pub async fn send_transfer_chunk(&self, id: TransferId, bytes: &[u8]) -> Result<bool, PeerError> {
+    /// The buffer is handed over as it is (`Vec` → `Bytes` → `BytesMut` moves it, no copy).
+    pub async fn send_transfer_chunk(&self, id: TransferId, bytes: Vec<u8>) -> Result<bool, PeerError> {
         if bytes.len() > MAX_CHANNEL_MESSAGE_BYTES {
             return Err(PeerError::WebRtc(format!("a {} byte chunk is over the message limit", bytes.len())));
         }
         let Some(channel) = self.transfers.get(&id) else { return Ok(false) };
-        channel.send(bytes::BytesMut::from(bytes)).await?;
+        channel.send(bytes::BytesMut::from(bytes::Bytes::from(bytes))).await?;
         Ok(true)
     }
 

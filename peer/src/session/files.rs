@@ -370,19 +370,43 @@ impl State {
                 Side::Client => self.files.remote.get_mut(&with).map(|r| &mut r.transfers),
             }
         {
+            // The channel's buffered amount is read from webrtc (under the connection's lock,
+            // which its driver needs too) only when the estimate from what was sent says stop:
+            // once per round of sending, not once per chunk.
+            let mut estimate: Option<usize> = None;
             loop {
-                let Some(buffered) = link.transfer_buffered(id).await else { break };
+                let fresh = estimate.is_none();
+                let buffered = match estimate {
+                    Some(b) => b,
+                    None => match link.transfer_buffered(id).await {
+                        Some(b) => b,
+                        None => break,
+                    },
+                };
                 if let Some(p) = transfers.progress(id) {
                     self.files.progress.entry((side, with, id)).or_insert((0, p)).1 = p;
                 }
-                let Some(transmit) = transfers.poll_transmit(id, buffered) else { break };
-                let sent = match &transmit {
-                    Transmit::Text(message) => link.send_transfer_text(id, message).await,
-                    Transmit::Chunk(bytes) => link.send_transfer_chunk(id, bytes).await,
+                let Some(transmit) = transfers.poll_transmit(id, buffered) else {
+                    if fresh {
+                        break;
+                    }
+                    estimate = None;
+                    continue;
                 };
+                estimate = Some(
+                    buffered
+                        + match &transmit {
+                            Transmit::Chunk(bytes) => bytes.len(),
+                            Transmit::Text(_) => 0,
+                        },
+                );
                 if let Transmit::Text(TransferMessage::FileEnd { index, sha256 }) = &transmit {
                     tracing::debug!(%with, ?id, index, ?sha256, "file sent");
                 }
+                let sent = match transmit {
+                    Transmit::Text(message) => link.send_transfer_text(id, &message).await,
+                    Transmit::Chunk(bytes) => link.send_transfer_chunk(id, bytes).await,
+                };
                 match sent {
                     Ok(true) => {}
                     Ok(false) => break,
