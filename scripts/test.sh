@@ -4,6 +4,9 @@
 #
 #   scripts/test.sh            everything (format, lints, tests, fuzz smoke run)
 #   FUZZ_SECONDS=0 scripts/test.sh   skip the fuzz run (the target is still built)
+#   TANDEM_SLOW_TESTS=1 scripts/test.sh   also the slow tests kept out of CI's time:
+#       #[ignore]d Rust tests (peer/tests/files_netem.rs, ~45 min each) and the
+#       1 GiB browser transfer (TANDEM_E2E_1GB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,11 +45,17 @@ step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
   cargo test --workspace --doc --locked
+  if [ "${TANDEM_SLOW_TESTS:-0}" = 1 ]; then
+    cargo nextest run --workspace --locked --no-fail-fast --run-ignored only
+  else
+    echo "slow tests not run (#[ignore]d: files_netem, about 45 min each): TANDEM_SLOW_TESTS=1 runs them"
+  fi
 else
   cargo test --workspace --locked --no-fail-fast
 fi
 
 step "web client tests (npm)"
+if [ "${TANDEM_SLOW_TESTS:-0}" = 1 ]; then export TANDEM_E2E_1GB=1; fi
 npm test
 
 step "fuzz targets (signaling decoder + session core; control decoder; remote file messages)"

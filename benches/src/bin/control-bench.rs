@@ -48,8 +48,12 @@ mod xvfb;
 
 #[path = "../machine.rs"]
 mod machine;
+#[path = "../node_driver.rs"]
+mod node_driver;
 #[path = "../peer_task.rs"]
 mod peer_task;
+#[path = "../proc_cpu.rs"]
+mod proc_cpu;
 
 use machine::{cpu_model, kernel, nproc};
 

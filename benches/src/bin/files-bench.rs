@@ -33,15 +33,17 @@
 
 #[path = "../files_bench/chromium.rs"]
 mod chromium;
-#[path = "../files_bench/cpu.rs"]
-mod cpu;
 #[path = "../files_bench/native.rs"]
 mod native;
 
 #[path = "../machine.rs"]
 mod machine;
+#[path = "../node_driver.rs"]
+mod node_driver;
 #[path = "../peer_task.rs"]
 mod peer_task;
+#[path = "../proc_cpu.rs"]
+mod proc_cpu;
 
 use machine::{cpu_model, kernel, nproc};
 

@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::proc_cpu::{machine_cpu, tree_cpu};
+
 /// A reading to subtract a later one from.
 #[derive(Debug, Clone)]
 pub struct Reading {
@@ -55,87 +57,4 @@ impl Reading {
         let machine = later.machine.saturating_sub(self.machine);
         Usage { wall, ours, other: machine.saturating_sub(ours) }
     }
-}
-
-/// Every process under `root` (itself included), as (pid, start time in clock ticks).
-pub fn descendants(root: u32) -> Vec<(u32, u64)> {
-    let procs = all_processes();
-    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
-    for (&pid, p) in &procs {
-        children.entry(p.ppid).or_default().push(pid);
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(pid) = stack.pop() {
-        if let Some(p) = procs.get(&pid) {
-            out.push((pid, p.start));
-        }
-        stack.extend(children.get(&pid).into_iter().flatten());
-    }
-    out
-}
-
-/// The start time of `pid` now (to check a remembered process is still the same one).
-pub fn start_time(pid: u32) -> Option<u64> {
-    stat(pid).map(|s| s.start)
-}
-
-struct ProcStat {
-    ppid: u32,
-    cpu_ticks: u64,
-    start: u64,
-}
-
-fn tree_cpu(root: u32) -> HashMap<(u32, u64), Duration> {
-    let procs = all_processes();
-    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
-    for (&pid, p) in &procs {
-        children.entry(p.ppid).or_default().push(pid);
-    }
-    let mut out = HashMap::new();
-    let mut stack = vec![root];
-    while let Some(pid) = stack.pop() {
-        if let Some(p) = procs.get(&pid) {
-            out.insert((pid, p.start), ticks(p.cpu_ticks));
-        }
-        stack.extend(children.get(&pid).into_iter().flatten());
-    }
-    out
-}
-
-fn all_processes() -> HashMap<u32, ProcStat> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return HashMap::new() };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|pid| Some((pid, stat(pid)?)))
-        .collect()
-}
-
-fn stat(pid: u32) -> Option<ProcStat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    let (_, rest) = text.rsplit_once(')')?;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
-    // state(0) ppid(1) … utime(11) stime(12) … starttime(19)
-    Some(ProcStat { ppid: n(1)? as u32, cpu_ticks: n(11)? + n(12)?, start: n(19)? })
-}
-
-fn machine_cpu() -> Duration {
-    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let f: Vec<u64> = text
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal
-    ticks([0, 1, 2, 7].iter().filter_map(|&i| f.get(i)).sum())
-}
-
-fn ticks(n: u64) -> Duration {
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    Duration::from_secs_f64(n as f64 / if hz > 0 { hz as f64 } else { 100.0 })
 }

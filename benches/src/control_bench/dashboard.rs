@@ -12,17 +12,18 @@
 //! Dropping it closes the driver's stdin (it closes the browser and exits),
 //! and kills what is left of node and its Chromium by pid after a deadline.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::cpu_load::{descendants, start_time};
+use crate::node_driver;
 use crate::now_ms;
+use crate::proc_cpu::{start_time, tree_pids};
 
 const DRIVER: &str = "tests/web/e2e/drivers/control-bench-csr.mjs";
 
@@ -57,7 +58,7 @@ impl Drop for Dashboard {
     fn drop(&mut self) {
         // Chromium's processes are node's children: remember them before node can go.
         let ours: Vec<(u32, u64)> =
-            descendants(self.child.id()).into_iter().filter(|&(pid, _)| pid != self.child.id()).collect();
+            tree_pids(self.child.id()).into_iter().filter(|&(pid, _)| pid != self.child.id()).collect();
         drop(self.stdin.take()); // the driver closes the browser and exits
         if !wait_exit(&mut self.child, Duration::from_secs(10)) {
             // SAFETY: a plain system call on our own child's pid; playwright closes Chromium on SIGTERM.
@@ -90,38 +91,11 @@ fn wait_exit(child: &mut Child, within: Duration) -> bool {
 impl Dashboard {
     /// Starts the driver against the server at `url`; `root` is the repository (driver and `node_modules`).
     pub fn start(root: &Path, url: &str) -> anyhow::Result<Self> {
-        if !root.join("node_modules/playwright-core").is_dir() {
-            bail!(
-                "node_modules/playwright-core is missing: run `npm ci` in {} (or pass --no-dashboard)",
-                root.display()
-            );
-        }
-        let mut child = Command::new("node")
-            .arg(root.join(DRIVER))
-            .arg(url)
-            .current_dir(root)
-            // Headless Chromium needs no X server; it must not open anything on the measured one.
-            .env_remove("DISPLAY")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting node (apt-get install nodejs)")?;
-        let stdout = child.stdout.take().context("piped stdout")?;
         let (tx, lines) = mpsc::unbounded_channel();
-        std::thread::Builder::new().name("dashboard-out".into()).spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                match serde_json::from_str::<Value>(&line) {
-                    Ok(v) => {
-                        if tx.send(v).is_err() {
-                            break;
-                        }
-                    }
-                    Err(_) => eprintln!("dashboard driver: {line}"),
-                }
-            }
-        })?;
-        let stdin = child.stdin.take();
+        let (child, stdin) =
+            node_driver::spawn(root, DRIVER, &[url.to_owned()], "dashboard", "--no-dashboard", move |v| {
+                tx.send(v).is_ok()
+            })?;
         Ok(Self { child, stdin, lines, next_id: 0, offset_ms: 0.0 })
     }
 

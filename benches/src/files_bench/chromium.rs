@@ -14,16 +14,17 @@
 //! `{"error"}`). Closing its stdin closes the browser; dropping [`Chromium`]
 //! does that, and kills what is left of node's process tree after a deadline.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use serde_json::{Value, json};
 
-use super::cpu::{start_time, tree_cpu, tree_cpu_between, tree_pids};
+use crate::node_driver;
+use crate::proc_cpu::{start_time, tree_cpu, tree_cpu_between, tree_pids};
 
 const DRIVER: &str = "tests/web/e2e/drivers/files-bench-chromium.mjs";
 
@@ -59,40 +60,21 @@ pub struct Chromium {
 impl Chromium {
     /// Starts the driver (from the repository at `root`) and waits until the page's two peers are connected.
     pub fn start(root: &Path, pacing: Pacing) -> anyhow::Result<Self> {
-        if !root.join("node_modules/playwright-core").is_dir() {
-            bail!(
-                "node_modules/playwright-core is missing: run `npm ci` in {} (or pass --no-chromium)",
-                root.display()
-            );
-        }
-        let mut child = Command::new("node")
-            .arg(root.join(DRIVER))
-            .args(["--chunk", &pacing.chunk_bytes.to_string()])
-            .args(["--high-water", &pacing.high_water.to_string()])
-            .args(["--low-water", &pacing.low_water.to_string()])
-            .args(["--hash", pacing.hash])
-            .current_dir(root)
-            .env_remove("DISPLAY")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting node (apt-get install nodejs)")?;
-        let stdout = child.stdout.take().context("piped stdout")?;
+        let args = [
+            "--chunk".to_owned(),
+            pacing.chunk_bytes.to_string(),
+            "--high-water".to_owned(),
+            pacing.high_water.to_string(),
+            "--low-water".to_owned(),
+            pacing.low_water.to_string(),
+            "--hash".to_owned(),
+            pacing.hash.to_owned(),
+        ];
         let (tx, lines) = mpsc::channel();
-        std::thread::Builder::new().name("chromium-driver-out".into()).spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                match serde_json::from_str::<Value>(&line) {
-                    Ok(v) => {
-                        if tx.send(v).is_err() {
-                            break;
-                        }
-                    }
-                    Err(_) => eprintln!("chromium driver: {line}"),
-                }
-            }
-        })?;
-        let stdin = child.stdin.take();
+        let (child, stdin) =
+            node_driver::spawn(root, DRIVER, &args, "chromium", "--no-chromium", move |v| {
+                tx.send(v).is_ok()
+            })?;
         let mut chromium = Self { child, stdin, lines, next_id: 0, version: String::new() };
         let ready = chromium.expect("ready", Duration::from_secs(60))?;
         chromium.version = ready["version"].as_str().unwrap_or("?").to_owned();

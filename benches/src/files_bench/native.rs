@@ -24,8 +24,8 @@ use tandem_wire::channels::remote_files::{RelativePath, RemotePath, RootId};
 use tandem_wire::{DisplayName, ParticipantId};
 use tokio::sync::mpsc;
 
-use super::cpu::process_cpu;
 use crate::peer_task::PeerTask;
+use crate::proc_cpu::process_cpu;
 
 const CSR: (&str, &str) = ("nora", "bench password 1");
 /// How long one transfer may take (1 GiB at 2 MB/s would still fit).

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use tandem_wire::channels::Capability;
-use tandem_wire::{ClientMessage, ConsentOutcome, ErrorCode, ParticipantId, ServerMessage};
+use tandem_wire::{ClientMessage, ConsentOutcome, ErrorCode, ParticipantId};
 
-use super::tests::{Harness, error_code, name, reports, sent_to};
+use super::tests::{Harness, error_code, error_of, name, reports};
 use super::*;
 
 fn consent(with: ParticipantId, capability: Capability, incoming: bool, outcome: ConsentOutcome) -> Request {
@@ -33,19 +33,6 @@ fn flags(out: &[Output]) -> Vec<&ParticipantReport> {
             _ => None,
         })
         .collect()
-}
-
-/// The error sent to `conn`: code, message and `in_reply_to`.
-fn error_of(out: &[Output], conn: u64) -> (ErrorCode, String, Option<String>) {
-    sent_to(out, ConnId(conn))
-        .into_iter()
-        .find_map(|m| match m {
-            ServerMessage::Error { code, message, in_reply_to } => {
-                Some((*code, message.clone(), in_reply_to.clone()))
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no error to {conn} in {out:?}"))
 }
 
 #[test]

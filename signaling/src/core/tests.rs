@@ -54,6 +54,19 @@ pub(super) fn error_code(out: &[Output], conn: ConnId) -> Option<ErrorCode> {
     })
 }
 
+/// The error sent to `conn`: code, message and `in_reply_to`.
+pub(super) fn error_of(out: &[Output], conn: u64) -> (ErrorCode, String, Option<String>) {
+    sent_to(out, ConnId(conn))
+        .into_iter()
+        .find_map(|m| match m {
+            ServerMessage::Error { code, message, in_reply_to } => {
+                Some((*code, message.clone(), in_reply_to.clone()))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no error to {conn} in {out:?}"))
+}
+
 pub(super) fn reports(out: &[Output]) -> Vec<&ReportEvent> {
     out.iter()
         .filter_map(|o| match o {

@@ -11,7 +11,7 @@ use tandem_wire::{
     TransferDirection, TransferOutcome,
 };
 
-use super::tests::{Harness, agent, error_code, name, reports, sent_to};
+use super::tests::{Harness, agent, error_code, error_of, name, reports, sent_to};
 use super::*;
 
 const HOSTILE_HOST: &str = "<img src=x onerror=alert(1)>";
@@ -72,19 +72,6 @@ fn records(out: &[Output]) -> Vec<&ToolLogEntry> {
             _ => None,
         })
         .collect()
-}
-
-/// The error sent to `conn`: code, message and `in_reply_to`.
-fn error_of(out: &[Output], conn: u64) -> (ErrorCode, String, Option<String>) {
-    sent_to(out, ConnId(conn))
-        .into_iter()
-        .find_map(|m| match m {
-            ServerMessage::Error { code, message, in_reply_to } => {
-                Some((*code, message.clone(), in_reply_to.clone()))
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no error to {conn} in {out:?}"))
 }
 
 #[test]

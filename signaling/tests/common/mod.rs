@@ -35,6 +35,16 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
+    /// A server whose per-connection rate limit lets thousands of messages through at once
+    /// (for tests of per-session bounds).
+    pub async fn without_rate_limit() -> Self {
+        Self::start_with(|c| {
+            c.limits.messages_per_sec = 100_000;
+            c.limits.message_burst = 100_000;
+        })
+        .await
+    }
+
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(dir.path());

@@ -1,6 +1,8 @@
-//! CPU time: of this process (every thread: the server and both native
-//! peers), and of a process tree (node and the Chromium it started), read
-//! from `/proc`.
+//! CPU time from `/proc`: of this process (every thread), of a process tree
+//! (this process with its children, or node and the Chromium it started), and
+//! of the whole machine. Shared by the bench binaries (`#[path]` module).
+
+#![allow(dead_code)] // each bench uses part of it
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -70,6 +72,23 @@ fn stat(pid: u32) -> Option<Stat> {
     // Fields from 3 (state) on: ppid is 4, utime 14, stime 15, starttime 22 (proc(5)).
     let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
     Some(Stat { parent: field(4)? as u32, start: field(22)?, cpu: ticks(field(14)? + field(15)?) })
+}
+
+/// CPU time the whole machine used since boot (user + nice + system + steal from
+/// `/proc/stat`; interrupts, where loopback delivery is often counted, are left out
+/// as they belong to no process).
+pub fn machine_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    ticks([0, 1, 2, 7].iter().filter_map(|&i| f.get(i)).sum())
 }
 
 fn ticks(n: u64) -> Duration {
