@@ -3,9 +3,9 @@
 # the tests need first. This is the README's test command; .ci/run calls it.
 #
 #   scripts/test.sh            everything (format, lints, tests, fuzz smoke run)
-#   FUZZ_SECONDS=0 scripts/test.sh   skip the fuzz run (the target is still built)
+#   FUZZ_SECONDS=0 scripts/test.sh   skip the fuzz run (the targets are still built; default 20 s each)
 #   TANDEM_SLOW_TESTS=1 scripts/test.sh   also the slow tests kept out of CI's time:
-#       #[ignore]d Rust tests (peer/tests/files_netem.rs, ~45 min each) and the
+#       #[ignore]d Rust tests (files_netem.rs on an Ethernet-sized link, ~45 min each) and the
 #       1 GiB browser transfer (TANDEM_E2E_1GB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,7 @@ if cargo nextest --version >/dev/null 2>&1; then
   if [ "${TANDEM_SLOW_TESTS:-0}" = 1 ]; then
     cargo nextest run --workspace --locked --no-fail-fast --run-ignored only
   else
-    echo "slow tests not run (#[ignore]d: files_netem, about 45 min each): TANDEM_SLOW_TESTS=1 runs them"
+    echo "slow tests not run (#[ignore]d: files_netem on an Ethernet-sized link, about 45 min each): TANDEM_SLOW_TESTS=1 runs them"
   fi
 else
   cargo test --workspace --locked --no-fail-fast
@@ -56,12 +56,18 @@ fi
 
 step "web client tests (npm)"
 if [ "${TANDEM_SLOW_TESTS:-0}" = 1 ]; then export TANDEM_E2E_1GB=1; fi
-npm test
+# The Rust tests above built target/debug/tandem-signaling and tandem-peer from
+# this tree. The e2e tests would otherwise run `cargo build -p <one package>`,
+# whose narrower feature set rebuilds many dependencies (8 minutes on 2 cores).
+for bin in tandem-signaling tandem-peer; do
+  [ -x "target/debug/$bin" ] || cargo build --locked -p "$bin"
+done
+TANDEM_E2E_NO_BUILD=1 npm test
 
 step "fuzz targets (signaling decoder + session core; control decoder; remote file messages)"
 if cargo +nightly --version >/dev/null 2>&1; then
   command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-  seconds="${FUZZ_SECONDS:-40}"
+  seconds="${FUZZ_SECONDS:-20}"
   for target in signaling_messages control_messages remote_file_messages; do
     (cd fuzz && cargo +nightly fuzz build "$target")
     if [ "$seconds" -gt 0 ]; then

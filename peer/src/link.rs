@@ -144,6 +144,9 @@ pub struct LinkConfig {
     /// Certificate authorities trusted besides the public web roots, for the
     /// signaling server (HTTPS/WSS) and `turns:` relays: an operator's private CA.
     pub tls_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
+    /// The size of the SCTP packets to send, for networks where every path carries
+    /// larger datagrams (a jumbo-frame LAN); `None` chooses ([`LinkConfig::sctp_packet_size`]).
+    pub sctp_mtu: Option<u32>,
 }
 
 impl Default for LinkConfig {
@@ -153,6 +156,7 @@ impl Default for LinkConfig {
             ice_timeouts: None,
             relay_only: false,
             tls_roots: Vec::new(),
+            sctp_mtu: None,
         }
     }
 }
@@ -162,7 +166,39 @@ impl LinkConfig {
     pub fn loopback() -> Self {
         Self { udp_addrs: vec!["127.0.0.1:0".into()], ..Self::default() }
     }
+
+    /// The size of the SCTP packets this side sends, when it differs from webrtc's
+    /// 1191 bytes (sized for a TURN relay over IPv6's minimum MTU): the configured
+    /// [`LinkConfig::sctp_mtu`], else [`LOOPBACK_SCTP_MTU`] on a loopback-only link.
+    ///
+    /// A link whose every address is a loopback one has only loopback paths, whose
+    /// MTU is 64 KiB: 16 KiB packets, one DTLS record each, are about fourteen times
+    /// fewer packets for the same bytes. Not through a TURN relay (its datagrams are
+    /// bounded by an Ethernet MTU), and not on any other path: only loopback's MTU
+    /// is known for the whole path.
+    pub fn sctp_packet_size(&self) -> Option<u32> {
+        if let Some(mtu) = self.sctp_mtu {
+            return Some(mtu.clamp(MIN_SCTP_MTU, LOOPBACK_SCTP_MTU));
+        }
+        let loopback_only = !self.udp_addrs.is_empty()
+            && self
+                .udp_addrs
+                .iter()
+                .all(|a| a.parse::<std::net::SocketAddr>().is_ok_and(|a| a.ip().is_loopback()));
+        (loopback_only && !self.relay_only).then_some(LOOPBACK_SCTP_MTU)
+    }
 }
+
+/// SCTP packet size on loopback-only links ([`LinkConfig::sctp_mtu`]): DTLS's
+/// largest record (2^14 bytes of plaintext) carries exactly one packet.
+pub const LOOPBACK_SCTP_MTU: u32 = 16 * 1024;
+
+/// Threads that run the process's peer connections' drivers (SCTP, DTLS, sockets),
+/// each connection on one of them for its lifetime, beside the session's own tasks.
+const REACTOR_THREADS: usize = 2;
+
+/// The smallest SCTP packet size accepted for [`LinkConfig::sctp_mtu`].
+pub const MIN_SCTP_MTU: u32 = 576;
 
 /// The selected candidate pair of a connection, as reported to the signaling server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,8 +272,12 @@ impl Link {
         let registry = keyframe_requests::register(registry);
         let mut builder = PeerConnectionBuilder::new();
         // Only when asked: otherwise webrtc's own default settings stay untouched.
-        if config.ice_timeouts.is_some() || config.relay_only {
+        let sctp_mtu = config.sctp_packet_size();
+        if config.ice_timeouts.is_some() || config.relay_only || sctp_mtu.is_some() {
             let mut settings = SettingEngineBuilder::new();
+            if let Some(mtu) = sctp_mtu {
+                settings = settings.with_sctp_mtu(mtu);
+            }
             if let Some((disconnected, failed)) = config.ice_timeouts {
                 settings = settings.with_ice_timeouts(Some(disconnected), Some(failed), None);
             }
@@ -248,6 +288,7 @@ impl Link {
             builder = builder.with_setting_engine(settings.build());
         }
         let pc = builder
+            .with_dedicated_reactor_pool_size(REACTOR_THREADS)
             .with_configuration(configuration(ice_servers, config))
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
@@ -842,5 +883,38 @@ impl<E: BandwidthEstimator> BandwidthEstimator for PublishingEstimator<E> {
 
     fn stats(&self) -> EstimatorStats {
         self.inner.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_addrs(addrs: &[&str]) -> LinkConfig {
+        LinkConfig { udp_addrs: addrs.iter().map(|a| a.to_string()).collect(), ..LinkConfig::default() }
+    }
+
+    #[test]
+    fn only_loopback_only_links_choose_large_sctp_packets() {
+        assert_eq!(LinkConfig::loopback().sctp_packet_size(), Some(LOOPBACK_SCTP_MTU));
+        assert_eq!(with_addrs(&["127.0.0.1:0", "[::1]:0"]).sctp_packet_size(), Some(LOOPBACK_SCTP_MTU));
+        // Any other address may lead anywhere: webrtc's size.
+        assert_eq!(LinkConfig::default().sctp_packet_size(), None);
+        assert_eq!(with_addrs(&["127.0.0.1:0", "10.77.0.1:0"]).sctp_packet_size(), None);
+        assert_eq!(with_addrs(&["localhost:0"]).sctp_packet_size(), None);
+        assert_eq!(with_addrs(&[]).sctp_packet_size(), None);
+        // A TURN relay's datagrams are Ethernet-sized, wherever it runs.
+        let relayed = LinkConfig { relay_only: true, ..LinkConfig::loopback() };
+        assert_eq!(relayed.sctp_packet_size(), None);
+    }
+
+    #[test]
+    fn a_configured_sctp_packet_size_wins_within_bounds() {
+        let set = |mtu| LinkConfig { sctp_mtu: Some(mtu), ..LinkConfig::default() }.sctp_packet_size();
+        assert_eq!(set(8935), Some(8935));
+        assert_eq!(set(100), Some(MIN_SCTP_MTU));
+        assert_eq!(set(65_000), Some(LOOPBACK_SCTP_MTU));
+        let relayed = LinkConfig { relay_only: true, sctp_mtu: Some(1400), ..LinkConfig::loopback() };
+        assert_eq!(relayed.sctp_packet_size(), Some(1400));
     }
 }

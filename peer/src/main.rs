@@ -74,6 +74,11 @@ struct NetArgs {
     /// Use only relayed paths (TURN), never direct ones.
     #[arg(long)]
     relay_only: bool,
+    /// Send SCTP packets (data channels) of this many bytes, 576 to 16384, instead of
+    /// 1191: only where every path between the peers carries UDP datagrams of this
+    /// size plus 37 bytes, such as a jumbo-frame LAN. Loopback-only links choose 16384.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(576..=16384))]
+    sctp_mtu: Option<u32>,
     /// The managed machine's consent policy (capabilities denied outright);
     /// default /etc/tandem/peer-policy.toml when it exists, otherwise ask for everything.
     #[arg(long, value_name = "TOML")]
@@ -109,6 +114,7 @@ impl NetArgs {
             ice_timeouts: None,
             relay_only: self.relay_only,
             tls_roots: self.tls_roots()?,
+            sctp_mtu: self.sctp_mtu,
         })
     }
 }

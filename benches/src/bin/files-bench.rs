@@ -71,6 +71,10 @@ struct Args {
     /// Where the native side's file and the downloaded copies go (default: the temp dir).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// The native peers' SCTP packet size, bytes (576..=16384). Default: the link's own
+    /// choice, 16 KiB on loopback (`LinkConfig::sctp_packet_size`); 1191 is webrtc's default.
+    #[arg(long)]
+    sctp_mtu: Option<u32>,
     /// The page's chunk size, bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     chromium_chunk: usize,
@@ -136,7 +140,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let want = random_file(&root.join(FILE_NAME), args.size)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let mut native = runtime.block_on(Native::start(&root, FILE_NAME, &into))?;
+    let mut native = runtime.block_on(Native::start(&root, FILE_NAME, &into, args.sctp_mtu))?;
     let mut chromium = if args.no_chromium {
         None
     } else {

@@ -54,10 +54,16 @@ pub struct Native {
 
 impl Native {
     /// Starts everything; the customer grants `root`, which holds `file_name`; downloads go to `into`.
-    pub async fn start(root: &Path, file_name: &str, into: &Path) -> anyhow::Result<Self> {
+    /// `sctp_mtu` overrides the links' SCTP packet size.
+    pub async fn start(
+        root: &Path,
+        file_name: &str,
+        into: &Path,
+        sctp_mtu: Option<u32>,
+    ) -> anyhow::Result<Self> {
         let (server, server_dir) = server().await?;
         let url = server.url.clone();
-        let link = LinkConfig::loopback();
+        let link = LinkConfig { sctp_mtu, ..LinkConfig::loopback() };
         let token = sign_in(&url, CSR.0, CSR.1).await?;
         let mut csr = PeerTask::spawn(
             &url,

@@ -51,6 +51,8 @@ pub struct Impairment {
     pub reorder: f64,
     /// Seed of the decisions.
     pub seed: u64,
+    /// The device's MTU: 1500 is Ethernet's, 9000 a jumbo-frame LAN's.
+    pub mtu: u32,
 }
 
 /// What the link did so far (IPv4 packets only; nothing else is forwarded).
@@ -89,7 +91,7 @@ impl LossyLink {
     pub fn start(impairment: Impairment) -> Self {
         let device = Arc::new(open_tun(DEVICE));
         run("ip", &["addr", "add", &format!("{ADDRESS}/32"), "dev", "lo"], None);
-        run("ip", &["link", "set", DEVICE, "up"], None);
+        run("ip", &["link", "set", DEVICE, "mtu", &impairment.mtu.to_string(), "up"], None);
         // Packets from a local address arriving on a device are dropped as spoofed unless accepted.
         for setting in [
             "all.rp_filter=0".to_owned(),

@@ -28,6 +28,10 @@ struct ReactorPool {
     next: AtomicUsize,
 }
 
+
+/// TANDEM PATCH: what each UDP socket asks for as its receive and send buffers.
+const SOCKET_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
 impl ReactorPool {
     fn new(size: usize) -> Self {
         let size = size.clamp(1, super::MAX_REACTOR_POOL_SIZE);
@@ -149,6 +153,18 @@ impl Runtime for TokioRuntime {
         // receive may now return several datagrams coalesced into one buffer, so the read
         // path has to de-segment by `stride`.
         let batch = ::quinn_udp::UdpSocketState::new(::quinn_udp::UdpSockRef::from(&io))?;
+        // TANDEM PATCH: room for bursts. The kernel's default (about 208 KiB) holds a
+        // dozen 16 KiB datagrams, and a full buffer drops what comes next: SCTP takes
+        // each drop for congestion. The kernel caps the request at net.core.rmem_max /
+        // wmem_max; a smaller buffer than asked is not an error.
+        for result in [
+            batch.set_recv_buffer_size(::quinn_udp::UdpSockRef::from(&io), SOCKET_BUFFER_BYTES),
+            batch.set_send_buffer_size(::quinn_udp::UdpSockRef::from(&io), SOCKET_BUFFER_BYTES),
+        ] {
+            if let Err(err) = result {
+                log::debug!("UDP socket buffer not resized: {err}");
+            }
+        }
         Ok(Arc::new(UdpSocket {
             io: Arc::new(io),
             batch: Arc::new(batch),

@@ -55,7 +55,11 @@ pub(crate) mod tcp_transport;
 pub(crate) mod turn_relayer;
 
 /// Plain single-datagram UDP receive buffer size (no GRO coalescing).
-pub(crate) const UDP_RECV_BUF_LEN: usize = 2000;
+///
+/// TANDEM PATCH: the largest UDP datagram (was 2000). A peer on a loopback-only
+/// link sends 16 KiB SCTP packets (`SettingEngineBuilder::with_sctp_mtu`), and a
+/// 2000-byte buffer silently truncated them.
+pub(crate) const UDP_RECV_BUF_LEN: usize = 65536;
 
 /// Upper bound on the number of datagrams the kernel may coalesce into one UDP GRO
 /// receive (`UDP_SEGMENT`/GRO cap is 64 per buffer).
@@ -104,7 +108,8 @@ pub(crate) const GRO_RECV_SEGMENT_LEN: usize = 1500;
 /// because batching cuts per-packet allocator churn far more than the buffers cost.
 pub(crate) fn gro_recv_buf_len(max_gro: usize) -> usize {
     if max_gro > 1 {
-        max_gro.min(MAX_GRO_SEGMENTS) * GRO_RECV_SEGMENT_LEN
+        // TANDEM PATCH: never smaller than one largest datagram (see UDP_RECV_BUF_LEN).
+        (max_gro.min(MAX_GRO_SEGMENTS) * GRO_RECV_SEGMENT_LEN).max(UDP_RECV_BUF_LEN)
     } else {
         UDP_RECV_BUF_LEN
     }
@@ -163,7 +168,8 @@ mod gro_buf_tests {
     fn gro_recv_buf_len_sizes_for_capacity_and_falls_back_without_gro() {
         // GRO available: sized to hold up to `max_gro` coalesced datagrams.
         assert_eq!(gro_recv_buf_len(64), 64 * GRO_RECV_SEGMENT_LEN);
-        assert_eq!(gro_recv_buf_len(8), 8 * GRO_RECV_SEGMENT_LEN);
+        // TANDEM PATCH: but never below one largest datagram.
+        assert_eq!(gro_recv_buf_len(8), UDP_RECV_BUF_LEN);
         // Capped at the kernel's max coalescing (MAX_GRO_SEGMENTS).
         assert_eq!(
             gro_recv_buf_len(1000),
