@@ -39,7 +39,7 @@ use crate::files::transfer::{
     DEFAULT_MAX_TRANSFERS, Event as TransferEvent, Progress, Sender, SenderConfig, Transfer, Transfers,
     Transmit,
 };
-use crate::link::{LinkEvent, TransferData};
+use crate::link::{LinkEvent, LinkEvents, TransferData};
 use crate::sysinfo_report::ReportOptions;
 
 mod client;
@@ -266,7 +266,7 @@ impl State {
     pub(in crate::session) async fn on_transfer_link(
         &mut self,
         event: LinkEvent,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         match event {

@@ -1,6 +1,8 @@
 //! The session task: owns the signaling connection and one [`Link`] per remote
 //! participant, and turns server messages, link events and user commands into
 //! each other. The application talks to it over two channels.
+//!
+//! Only the current link's events count: each carries its [`LinkEpoch`] (`reconnect.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,13 +27,14 @@ use crate::consent::{Action, ConsentBook, Policy, Scope};
 use crate::control::x11::X11Injector;
 use crate::control::{InputGate, Surface};
 use crate::files::transfer::Progress;
-use crate::link::{Incoming, Link, LinkConfig, LinkEvent, Path};
+use crate::link::{Incoming, Link, LinkConfig, LinkEpoch, LinkEvent, LinkEvents, Path};
 use crate::media::{Media, MediaKind};
 use crate::negotiation::makes_offer;
 use crate::signaling::{Connection, Entry};
 use crate::turn_tunnel::IceRoutes;
 
 mod files;
+mod reconnect;
 mod screen;
 use crate::video::x11_window::X11Windows;
 use crate::video::{DisplayMode, WindowId};
@@ -314,6 +317,7 @@ pub async fn run(
         refresh_at: None,
         tls,
         links: HashMap::new(),
+        last_epoch: 0,
         paths: HashMap::new(),
         names: HashMap::new(),
         roles: HashMap::new(),
@@ -343,8 +347,8 @@ pub async fn run(
                     Err(e) => break Err(e),
                 }
             }
-            Some(event) = link_rx.recv() => {
-                if let Err(e) = state.on_link(event, &mut conn, &link_tx, &events).await {
+            Some((epoch, event)) = link_rx.recv() => {
+                if let Err(e) = state.on_link(epoch, event, &mut conn, &link_tx, &events).await {
                     break Err(e);
                 }
             }
@@ -469,7 +473,11 @@ struct State {
     /// When to ask for fresh TURN credentials.
     refresh_at: Option<tokio::time::Instant>,
     tls: Arc<tokio_rustls::rustls::ClientConfig>,
+    /// One link per participant; events of a link no longer here, tagged with its epoch,
+    /// are dropped (reconnect.rs).
     links: HashMap<ParticipantId, Link>,
+    /// The epoch of the link made last.
+    last_epoch: u64,
     /// The last path reported for each link.
     paths: HashMap<ParticipantId, Path>,
     /// The window picked for each allowed application request (SHR-5..8).
@@ -500,7 +508,7 @@ impl State {
         &mut self,
         msg: ServerMessage,
         conn: &mut Connection,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<Option<EndReason>, PeerError> {
         match msg {
@@ -627,7 +635,7 @@ impl State {
         &mut self,
         participants: &[ParticipantInfo],
         conn: &mut Connection,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         let Some(me) = self.me else { return Ok(()) };
@@ -657,16 +665,12 @@ impl State {
     }
 
     /// The link to `remote`, created on first use.
-    async fn link(
-        &mut self,
-        remote: ParticipantId,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
-    ) -> Result<&mut Link, PeerError> {
+    async fn link(&mut self, remote: ParticipantId, link_tx: &LinkEvents) -> Result<&mut Link, PeerError> {
         if !self.links.contains_key(&remote) {
             let polite = self.me.is_none_or(|me| !makes_offer(me, remote));
-            let link =
-                Link::new(remote, polite, self.routes.servers(), &self.config, &self.media, link_tx.clone())
-                    .await?;
+            let epoch = self.next_epoch();
+            let (servers, config, media) = (self.routes.servers(), &self.config, &self.media);
+            let link = Link::new(remote, epoch, polite, servers, config, media, link_tx.clone()).await?;
             self.links.insert(remote, link);
         }
         Ok(self.links.get_mut(&remote).expect("inserted above"))
@@ -674,11 +678,17 @@ impl State {
 
     async fn on_link(
         &mut self,
+        epoch: LinkEpoch,
         event: LinkEvent,
         conn: &mut Connection,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
+        if !reconnect::is_current(&self.links, epoch, &event) {
+            let with = event.participant();
+            tracing::trace!(%with, ?epoch, "dropped: an event of a link since replaced or closed");
+            return Ok(());
+        }
         match event {
             LinkEvent::Candidate { to, ice } => conn.send(&ClientMessage::Candidate { to, ice }).await?,
             LinkEvent::ChannelOpen { with, label, channel } => {
@@ -805,7 +815,7 @@ impl State {
         &mut self,
         to: ParticipantId,
         message: tandem_wire::channels::ControlMessage,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
     ) -> Result<(), PeerError> {
         let Some(link) = self.links.get_mut(&to) else { return Ok(()) };
         link.open_control(link_tx).await?;
