@@ -2,7 +2,11 @@
 //! participant, and turns server messages, link events and user commands into
 //! each other. The application talks to it over two channels.
 //!
-//! Only the current link's events count: each carries its [`LinkEpoch`] (`reconnect.rs`).
+//! A participant's link may be replaced by a new peer connection while they stay
+//! in the session (their offer from a new connection, or [`Command::Reconnect`]):
+//! see `reconnect.rs`. Only the current link's events count (each carries its
+//! [`LinkEpoch`]); what they were allowed ends and is asked again, and file
+//! transfers carry on over the new connection (`docs/file-transfer.md` §5).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -110,6 +114,10 @@ pub enum Command {
     /// As a CSR: ask `to` for its system information (TOOL-7); [`Event::SystemInfo`] or
     /// [`Event::SystemInfoRefused`].
     RequestSystemInfo { to: ParticipantId, request_id: InfoRequestId },
+    /// Replace the peer connection to `with` by a new one, this side offering: for
+    /// "retry" and for tests. What `with` was allowed ends (asked again); file transfers
+    /// carry on over the new connection, each asked again on the customer's side.
+    Reconnect { with: ParticipantId },
 }
 
 /// What the session tells the application.
@@ -209,6 +217,8 @@ pub enum Event {
         max_transfer_bytes: u64,
     },
     /// File transfer with `with` is closed, or was refused (`denied`, `application_sharing_active`, ...).
+    /// After a new peer connection to `with` (`not_open`): browsing needs a new
+    /// [`Command::FilesOpen`]; the transfers carry on.
     FilesClosed {
         with: ParticipantId,
         code: TransferErrorCode,
@@ -432,6 +442,9 @@ pub async fn run(
                 Some(Command::RequestSystemInfo { to, request_id }) => {
                     state.system_info_request(to, request_id, &link_tx).await?
                 }
+                Some(Command::Reconnect { with }) => {
+                    state.replace_link(with, true, &mut conn, &link_tx, &events).await?
+                }
                 Some(Command::Leave) | None => {
                     let _ = conn.send(&ClientMessage::Leave {}).await;
                     break Ok(None);
@@ -473,8 +486,8 @@ struct State {
     /// When to ask for fresh TURN credentials.
     refresh_at: Option<tokio::time::Instant>,
     tls: Arc<tokio_rustls::rustls::ClientConfig>,
-    /// One link per participant; events of a link no longer here, tagged with its epoch,
-    /// are dropped (reconnect.rs).
+    /// One link per participant; a link replaced by a new peer connection is gone from here,
+    /// and its events, tagged with its epoch, are dropped (reconnect.rs).
     links: HashMap<ParticipantId, Link>,
     /// The epoch of the link made last.
     last_epoch: u64,
@@ -550,6 +563,10 @@ impl State {
                 emit(events, Event::Participants(participants)).await;
             }
             ServerMessage::Offer { from, sdp } => {
+                if self.links.get(&from).is_some_and(|l| l.offer_from_new_connection(sdp.as_str())) {
+                    // The remote made a new peer connection (a reload, its own retry): ours follows.
+                    self.replace_link(from, false, conn, link_tx, events).await?;
+                }
                 let link = self.link(from, link_tx).await?;
                 if let Some(answer) = link.on_offer(sdp.as_str()).await? {
                     conn.send(&ClientMessage::Answer { to: from, sdp: to_sdp(answer)? }).await?;

@@ -1,13 +1,24 @@
-//! Links to a participant are numbered ([`LinkEpoch`]): when one is replaced
-//! by a new peer connection, what the old one still reports is dropped
-//! ([`is_current`]).
+//! A new peer connection to a participant who is still in the session
+//! (`docs/file-transfer.md` §5): the remote made one (an offer with a DTLS
+//! fingerprint other than its connection's), or this side asked for one
+//! ([`Command::Reconnect`](super::Command::Reconnect), the CSR's "retry").
+//!
+//! The old [`Link`] is closed and a new one, with the next [`LinkEpoch`], takes
+//! its place; what the old connection still reports is dropped
+//! ([`is_current`]). What the person allowed ends as on any return (consent,
+//! the file access grant); file transfers carry on over the new connection
+//! from where the receiver is, each asked again on the customer's side
+//! ([`State::files_link_lost`]).
 
 use std::collections::HashMap;
 
-use tandem_wire::ParticipantId;
+use tandem_wire::{ClientMessage, ParticipantId};
+use tokio::sync::mpsc;
 
-use super::State;
-use crate::link::{Link, LinkEpoch, LinkEvent};
+use super::{Event, State, to_sdp};
+use crate::PeerError;
+use crate::link::{Link, LinkEpoch, LinkEvent, LinkEvents};
+use crate::signaling::Connection;
 
 /// Whether an event sent by the link of `epoch` comes from the link the session
 /// holds now for its participant: a replaced link's events are not.
@@ -21,16 +32,46 @@ impl State {
         self.last_epoch += 1;
         LinkEpoch(self.last_epoch)
     }
+
+    /// Replaces the link to `with` by a new peer connection; `offer`: this side
+    /// makes the new connection's first offer (else the remote's offer is answered).
+    pub(super) async fn replace_link(
+        &mut self,
+        with: ParticipantId,
+        offer: bool,
+        conn: &mut Connection,
+        link_tx: &LinkEvents,
+        events: &mpsc::Sender<Event>,
+    ) -> Result<(), PeerError> {
+        let Some(old) = self.links.remove(&with) else {
+            tracing::info!(%with, "no connection to them to replace");
+            return Ok(());
+        };
+        tracing::info!(%with, offer, "a new peer connection replaces the old one");
+        old.close().await;
+        self.paths.remove(&with);
+        self.pending_consent.remove(&with);
+        // Whatever they were allowed ends, as on any return: a return asks again.
+        let actions = self.consent.forget(with);
+        self.perform(actions, conn, events).await?;
+        self.link(with, link_tx).await?.replaces(&old);
+        drop(old);
+        self.files_link_lost(with, link_tx, events).await?;
+        if offer {
+            let link = self.link(with, link_tx).await?;
+            let sdp = link.first_offer(link_tx).await?;
+            conn.send(&ClientMessage::Offer { to: with, sdp: to_sdp(sdp)? }).await?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use tokio::sync::mpsc;
-
     use super::*;
-    use crate::link::{LinkConfig, LinkEvents};
+    use crate::link::LinkConfig;
     use crate::media::Media;
 
     async fn link(remote: ParticipantId, epoch: LinkEpoch, tx: &LinkEvents) -> Link {

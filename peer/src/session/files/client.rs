@@ -52,7 +52,7 @@ impl State {
         link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
-        if self.files.hosted.get(&with).is_some_and(|h| h.grant.is_some() || h.asking.is_some()) {
+        if self.files.hosted.get(&with).is_some_and(Hosted::in_use) {
             let ended_by = tandem_wire::ConsentOutcome::Revoked;
             return self.host_close(with, TransferErrorCode::Ended, ended_by, events).await;
         }
