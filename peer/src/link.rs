@@ -4,6 +4,16 @@
 //! which owns every link; nothing else holds state behind a lock. Remote
 //! tracks are handed straight to [`crate::media::inbound::receive`].
 //!
+//! Each link has a [`LinkEpoch`], and every event it (or one of its channel
+//! readers) sends carries it. The session may replace a participant's link
+//! with a new peer connection (the remote made a new one, or "retry"); what the
+//! old connection still had queued, or sends while it closes, then carries an
+//! epoch that is no longer current and is dropped: a new SCTP association numbers
+//! its streams from 0 again, so the old channels' events would otherwise look like
+//! the new ones'. A replacement link also ignores an offer or answer with the DTLS
+//! fingerprint of the remote's connection it replaced, and a remote candidate that
+//! fails there (both meant for the old connection, still on their way).
+//!
 //! Negotiation follows the W3C "perfect negotiation" pattern
 //! (<https://w3c.github.io/webrtc-pc/#perfect-negotiation-example>), as the
 //! browser client does: the participant with the smaller id makes the first
@@ -41,6 +51,7 @@ use crate::PeerError;
 use crate::media::feed::SendGate;
 use crate::media::outbound::{OutboundTrack, register_codecs, send_feed};
 use crate::media::{Media, MediaKind, keyframe_requests};
+use crate::negotiation::dtls_fingerprint;
 use crate::turn_tunnel::IceRoutes;
 
 /// Congestion control starts here and stays within these bounds (bits/s).
@@ -52,6 +63,14 @@ const MAX_BITRATE: f64 = 8_000_000.0;
 /// amount falls to this (W3C `bufferedAmountLowThreshold`); the file sender
 /// stops above 1 MiB, so this leaves half of that still queued while it refills.
 pub const TRANSFER_LOW_WATER_BYTES: u32 = 512 * 1024;
+
+/// Which of the links to a participant an event came from: the session
+/// numbers its links, and only the current one's events count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkEpoch(pub u64);
+
+/// The session's queue of link events, each tagged with the epoch of the link that sent it.
+pub type LinkEvents = mpsc::UnboundedSender<(LinkEpoch, LinkEvent)>;
 
 /// What a link reports to the session task.
 pub enum LinkEvent {
@@ -83,6 +102,25 @@ pub enum LinkEvent {
     TransferDrained { with: ParticipantId, id: TransferId },
     /// A transfer channel closed.
     TransferClosed { with: ParticipantId, id: TransferId, stream: RTCDataChannelId },
+}
+
+impl LinkEvent {
+    /// The participant at the other end of the link that sent it.
+    pub fn participant(&self) -> ParticipantId {
+        match self {
+            Self::Candidate { to: p, .. }
+            | Self::ChannelOpen { with: p, .. }
+            | Self::ChannelClosed { with: p, .. }
+            | Self::Message { from: p, .. }
+            | Self::BadMessage { from: p, .. }
+            | Self::State { with: p, .. }
+            | Self::NegotiationNeeded { with: p }
+            | Self::TransferOpen { with: p, .. }
+            | Self::Transfer { from: p, .. }
+            | Self::TransferDrained { with: p, .. }
+            | Self::TransferClosed { with: p, .. } => *p,
+        }
+    }
 }
 
 /// What came on a transfer channel.
@@ -211,6 +249,8 @@ pub struct Path {
 /// A peer connection to one remote participant.
 pub struct Link {
     pub remote: ParticipantId,
+    /// Tags every event of this connection (see the module's documentation).
+    pub epoch: LinkEpoch,
     pc: Arc<dyn PeerConnection>,
     /// Open data channels, by label.
     channels: std::collections::HashMap<&'static str, Arc<dyn DataChannel>>,
@@ -234,6 +274,11 @@ pub struct Link {
     /// Candidates that arrived before the remote description.
     early_candidates: Vec<RTCIceCandidateInit>,
     has_remote_description: bool,
+    /// The DTLS fingerprint (`a=fingerprint`) of the last remote description applied:
+    /// an offer with another one comes from a new peer connection of the remote's.
+    remote_fingerprint: Option<String>,
+    /// Set when this link replaced an earlier one to the same participant.
+    replaced: Option<Replaced>,
     /// The polite side yields in an offer collision (the side that did not make the first offer).
     polite: bool,
     /// Our offer is out and its answer has not come back (signaling state `have-local-offer`).
@@ -251,14 +296,15 @@ pub struct Link {
 }
 
 impl Link {
-    /// A new connection to `remote`, reporting to `events`.
+    /// A new connection to `remote`, reporting to `events` as `epoch`.
     pub async fn new(
         remote: ParticipantId,
+        epoch: LinkEpoch,
         polite: bool,
         ice_servers: Vec<RTCIceServer>,
         config: &LinkConfig,
         media: &Media,
-        events: mpsc::UnboundedSender<LinkEvent>,
+        events: LinkEvents,
     ) -> Result<Self, PeerError> {
         let mut engine = MediaEngine::default();
         register_codecs(&mut engine)?;
@@ -292,7 +338,11 @@ impl Link {
             .with_configuration(configuration(ice_servers, config))
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
-            .with_handler(Arc::new(Handler { remote, events, media: media.clone() }))
+            .with_handler(Arc::new(Handler {
+                remote,
+                events: Reporter { epoch, tx: events },
+                media: media.clone(),
+            }))
             .with_udp_addrs(config.udp_addrs.clone())
             .build()
             .await?;
@@ -312,6 +362,7 @@ impl Link {
         }
         Ok(Self {
             remote,
+            epoch,
             pc,
             channels: std::collections::HashMap::new(),
             control_opened: false,
@@ -322,6 +373,8 @@ impl Link {
             replacements: std::collections::HashMap::new(),
             early_candidates: Vec::new(),
             has_remote_description: false,
+            remote_fingerprint: None,
+            replaced: None,
             polite,
             offer_pending: false,
             ignoring_offer: false,
@@ -334,13 +387,10 @@ impl Link {
 
     /// As the first offerer: opens the long-lived channels (chat, consent,
     /// media, as the browser does) and returns the offer's SDP.
-    pub async fn first_offer(
-        &mut self,
-        events: &mpsc::UnboundedSender<LinkEvent>,
-    ) -> Result<String, PeerError> {
+    pub async fn first_offer(&mut self, events: &LinkEvents) -> Result<String, PeerError> {
         for label in [label::CHAT, label::CONSENT, label::MEDIA] {
             let channel = self.pc.create_data_channel(label, None).await?;
-            spawn_reader(self.remote, label, channel, events.clone());
+            spawn_reader(self.remote, label, channel, self.reporter(events));
         }
         Ok(self.offer().await?.unwrap_or_default())
     }
@@ -360,6 +410,10 @@ impl Link {
     /// Handles a remote offer: the answer's SDP, or `None` when we are the
     /// impolite side of a collision and ignore it.
     pub async fn on_offer(&mut self, offer_sdp: &str) -> Result<Option<String>, PeerError> {
+        if self.meant_for_replaced(offer_sdp) {
+            tracing::info!(remote = %self.remote, "an offer for the connection this one replaced; ignored");
+            return Ok(None);
+        }
         if self.offer_pending {
             if !self.polite {
                 self.ignoring_offer = true;
@@ -387,6 +441,10 @@ impl Link {
     pub async fn accept_answer(&mut self, answer_sdp: &str) -> Result<(), PeerError> {
         if !self.offer_pending {
             tracing::debug!(remote = %self.remote, "an answer without an offer out; ignored");
+            return Ok(());
+        }
+        if self.meant_for_replaced(answer_sdp) {
+            tracing::info!(remote = %self.remote, "an answer for the connection this one replaced; ignored");
             return Ok(());
         }
         self.offer_pending = false;
@@ -461,7 +519,7 @@ impl Link {
             if let Err(e) = self.pc.add_ice_candidate(init).await
                 && !self.ignoring_offer
             {
-                return Err(e.into());
+                return self.stale_candidate(e.into());
             }
         } else {
             self.early_candidates.push(init);
@@ -471,7 +529,7 @@ impl Link {
 
     /// As a controller: opens the `control` (reliable, ordered) and
     /// `control-motion` (unordered, no retransmits) channels, once.
-    pub async fn open_control(&mut self, events: &mpsc::UnboundedSender<LinkEvent>) -> Result<(), PeerError> {
+    pub async fn open_control(&mut self, events: &LinkEvents) -> Result<(), PeerError> {
         if std::mem::replace(&mut self.control_opened, true) {
             return Ok(());
         }
@@ -491,7 +549,7 @@ impl Link {
     pub async fn ensure_channel(
         &mut self,
         label: &'static str,
-        events: &mpsc::UnboundedSender<LinkEvent>,
+        events: &LinkEvents,
     ) -> Result<(), PeerError> {
         if self.channels.contains_key(label) || !self.requested.insert(label) {
             return Ok(());
@@ -501,11 +559,7 @@ impl Link {
 
     /// Opens a channel `rfile-<id>` (reliable, ordered) for a transfer: a new one, or a
     /// replacement after the old one was lost. [`LinkEvent::TransferOpen`] says when it is open.
-    pub async fn open_transfer(
-        &mut self,
-        id: TransferId,
-        events: &mpsc::UnboundedSender<LinkEvent>,
-    ) -> Result<(), PeerError> {
+    pub async fn open_transfer(&mut self, id: TransferId, events: &LinkEvents) -> Result<(), PeerError> {
         self.create_channel(ChannelName::Transfer(id), None, events).await
     }
 
@@ -609,7 +663,7 @@ impl Link {
         &mut self,
         name: ChannelName,
         init: Option<webrtc::data_channel::RTCDataChannelInit>,
-        events: &mpsc::UnboundedSender<LinkEvent>,
+        events: &LinkEvents,
     ) -> Result<(), PeerError> {
         if self.channels.is_empty() {
             self.pending_channels.push((name, init));
@@ -618,11 +672,11 @@ impl Link {
         match name {
             ChannelName::Fixed(label) => {
                 let channel = self.pc.create_data_channel(label, init).await?;
-                spawn_reader(self.remote, label, channel, events.clone());
+                spawn_reader(self.remote, label, channel, self.reporter(events));
             }
             ChannelName::Transfer(id) => {
                 let channel = self.pc.create_data_channel(&transfer_label(id), init).await?;
-                spawn_transfer_reader(self.remote, id, channel, events.clone());
+                spawn_transfer_reader(self.remote, id, channel, self.reporter(events));
             }
         }
         Ok(())
@@ -633,7 +687,7 @@ impl Link {
         &mut self,
         label: &'static str,
         channel: Arc<dyn DataChannel>,
-        events: &mpsc::UnboundedSender<LinkEvent>,
+        events: &LinkEvents,
     ) -> Result<(), PeerError> {
         self.channels.insert(label, channel);
         for (name, init) in std::mem::take(&mut self.pending_channels) {
@@ -666,11 +720,55 @@ impl Link {
         }
     }
 
+    /// This link replaces `old` (a new peer connection to the same participant):
+    /// what is still on its way for `old` is told apart and ignored.
+    pub fn replaces(&mut self, old: &Link) {
+        self.replaced = Some(Replaced { remote_fingerprint: old.remote_fingerprint.clone() });
+    }
+
+    /// Whether `offer_sdp` comes from a new peer connection of the remote's: its DTLS
+    /// fingerprint is neither the one this link applied last nor the replaced connection's.
+    /// (An offer before any remote description cannot be told apart: `false`.)
+    pub fn offer_from_new_connection(&self, offer_sdp: &str) -> bool {
+        let offered = dtls_fingerprint(offer_sdp);
+        offered.is_some()
+            && self.remote_fingerprint.is_some()
+            && offered != self.remote_fingerprint.as_deref()
+            && !self.meant_for_replaced(offer_sdp)
+    }
+
+    /// Whether `sdp` carries the fingerprint of the remote connection this link replaced.
+    fn meant_for_replaced(&self, sdp: &str) -> bool {
+        let old = self.replaced.as_ref().and_then(|r| r.remote_fingerprint.as_deref());
+        old.is_some() && old == dtls_fingerprint(sdp)
+    }
+
+    /// A remote candidate failed: fatal, except on a replacement link, where it may
+    /// have been meant for the connection replaced.
+    fn stale_candidate(&self, error: PeerError) -> Result<(), PeerError> {
+        if self.replaced.is_none() {
+            return Err(error);
+        }
+        tracing::info!(remote = %self.remote, %error, "a candidate that does not fit the new connection; dropped");
+        Ok(())
+    }
+
+    /// A reader's [`LinkEvent`]s, tagged with this link's epoch.
+    fn reporter(&self, events: &LinkEvents) -> Reporter {
+        Reporter { epoch: self.epoch, tx: events.clone() }
+    }
+
     async fn set_remote(&mut self, desc: RTCSessionDescription) -> Result<(), PeerError> {
+        let fingerprint = dtls_fingerprint(&desc.sdp).map(str::to_owned);
         self.pc.set_remote_description(desc).await?;
         self.has_remote_description = true;
+        if fingerprint.is_some() {
+            self.remote_fingerprint = fingerprint;
+        }
         for init in std::mem::take(&mut self.early_candidates) {
-            self.pc.add_ice_candidate(init).await?;
+            if let Err(e) = self.pc.add_ice_candidate(init).await {
+                self.stale_candidate(e.into())?;
+            }
         }
         Ok(())
     }
@@ -695,6 +793,13 @@ fn candidate_type(typ: RTCIceCandidateType) -> Option<CandidateType> {
     }
 }
 
+/// What a replacement link knows of the connection it replaced: an offer or
+/// answer with the remote fingerprint of that one was meant for it and is ignored,
+/// as are remote candidates that fail.
+struct Replaced {
+    remote_fingerprint: Option<String>,
+}
+
 /// A data channel this side creates.
 #[derive(Debug, Clone, Copy)]
 enum ChannelName {
@@ -702,10 +807,25 @@ enum ChannelName {
     Transfer(TransferId),
 }
 
+/// Where one link's callbacks and readers send their events: the session's
+/// queue, each event tagged with the link's epoch.
+#[derive(Clone)]
+struct Reporter {
+    epoch: LinkEpoch,
+    tx: LinkEvents,
+}
+
+impl Reporter {
+    /// Whether the session still listens.
+    fn send(&self, event: LinkEvent) -> bool {
+        self.tx.send((self.epoch, event)).is_ok()
+    }
+}
+
 /// Forwards the connection's callbacks as [`LinkEvent`]s.
 struct Handler {
     remote: ParticipantId,
-    events: mpsc::UnboundedSender<LinkEvent>,
+    events: Reporter,
     media: Media,
 }
 
@@ -757,12 +877,7 @@ impl PeerConnectionEventHandler for Handler {
 }
 
 /// Reads a data channel until it closes: size-limited, decoded by its label, forwarded.
-fn spawn_reader(
-    from: ParticipantId,
-    label: &'static str,
-    channel: Arc<dyn DataChannel>,
-    events: mpsc::UnboundedSender<LinkEvent>,
-) {
+fn spawn_reader(from: ParticipantId, label: &'static str, channel: Arc<dyn DataChannel>, events: Reporter) {
     tokio::spawn(async move {
         while let Some(event) = channel.poll().await {
             match event {
@@ -782,7 +897,7 @@ fn spawn_reader(
                         Ok(message) => LinkEvent::Message { from, message },
                         Err(reason) => LinkEvent::BadMessage { from, reason: format!("{label}: {reason}") },
                     };
-                    if events.send(event).is_err() {
+                    if !events.send(event) {
                         break;
                     }
                 }
@@ -801,7 +916,7 @@ fn spawn_transfer_reader(
     from: ParticipantId,
     id: TransferId,
     channel: Arc<dyn DataChannel>,
-    events: mpsc::UnboundedSender<LinkEvent>,
+    events: Reporter,
 ) {
     tokio::spawn(async move {
         let stream = channel.id();
@@ -835,7 +950,7 @@ fn spawn_transfer_reader(
                 DataChannelEvent::OnClose => break,
                 _ => continue,
             };
-            if events.send(event).is_err() {
+            if !events.send(event) {
                 break;
             }
         }

@@ -19,7 +19,7 @@
 //! [`LinkEvent::TransferDrained`](crate::link::LinkEvent::TransferDrained) or
 //! the next tick).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -39,7 +39,7 @@ use crate::files::transfer::{
     DEFAULT_MAX_TRANSFERS, Event as TransferEvent, Progress, Sender, SenderConfig, Transfer, Transfers,
     Transmit,
 };
-use crate::link::{LinkEvent, TransferData};
+use crate::link::{LinkEvent, LinkEvents, TransferData};
 use crate::sysinfo_report::ReportOptions;
 
 mod client;
@@ -137,6 +137,9 @@ struct Hosted {
     info_asking: Option<RequestId>,
     /// What the person was asked about each transfer, for the session report once it is over.
     summaries: HashMap<TransferId, TransferSummary>,
+    /// Transfers of a peer connection since replaced: nothing moves until the
+    /// person allows each again (asked when its `resume` comes on the new one).
+    held: HashSet<TransferId>,
 }
 
 impl Hosted {
@@ -150,7 +153,16 @@ impl Hosted {
             uploads: HashMap::new(),
             info_asking: None,
             summaries: HashMap::new(),
+            held: HashSet::new(),
         }
+    }
+
+    /// Whether anything of file transfer with this CSR is open, asked or running.
+    fn in_use(&self) -> bool {
+        self.grant.is_some()
+            || self.asking.is_some()
+            || !self.transfers.is_empty()
+            || !self.waiting.is_empty()
     }
 }
 
@@ -266,7 +278,7 @@ impl State {
     pub(in crate::session) async fn on_transfer_link(
         &mut self,
         event: LinkEvent,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         match event {
@@ -364,7 +376,9 @@ impl State {
         id: TransferId,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
-        if let Some(link) = self.links.get(&with)
+        let held = side == Side::Host && self.files.hosted.get(&with).is_some_and(|h| h.held.contains(&id));
+        if !held
+            && let Some(link) = self.links.get(&with)
             && let Some(transfers) = match side {
                 Side::Host => self.files.hosted.get_mut(&with).map(|h| &mut h.transfers),
                 Side::Client => self.files.remote.get_mut(&with).map(|r| &mut r.transfers),
@@ -544,6 +558,7 @@ impl State {
             Side::Host => {
                 if let Some(h) = self.files.hosted.get_mut(&with) {
                     h.uploads.remove(&id);
+                    h.held.remove(&id);
                     if let Some(request_id) = h.transfer_asks.remove(&id) {
                         self.files_end_ask(with, request_id, events).await;
                     }
@@ -591,6 +606,71 @@ impl State {
         }
         for (side, with, id) in all {
             self.pump(side, with, id, events).await?;
+        }
+        Ok(())
+    }
+
+    /// The link to `with` was replaced by a new peer connection (reconnect.rs): the
+    /// transfers carry on over the new one from the receiver's place (§5), and
+    /// what was allowed over the old one ends.
+    ///
+    /// - The CSR's side: each transfer is suspended and its channel opened again
+    ///   on the new connection (it waits there until SCTP is up); `resume` goes out
+    ///   when it opens. Browsing ends (`FilesClosed {not_open}`): `open` again.
+    /// - The host: the file access grant ends (`gone`), every prompt closes, a
+    ///   download nobody allowed yet is dropped (its `resume` gets
+    ///   `unknown_transfer`); every other transfer is held, suspended, and
+    ///   asked again when its `resume` comes ([`RESUME_TIMEOUT`] as for any lost channel).
+    ///
+    /// [`RESUME_TIMEOUT`]: crate::files::transfer::RESUME_TIMEOUT
+    pub(in crate::session) async fn files_link_lost(
+        &mut self,
+        with: ParticipantId,
+        link_tx: &LinkEvents,
+        events: &mpsc::Sender<Event>,
+    ) -> Result<(), PeerError> {
+        let now = Instant::now();
+        if let Some(remote) = self.files.remote.get_mut(&with) {
+            remote.outbox.clear();
+            for id in remote.transfers.ids() {
+                let Some(mine) = remote.mine.get_mut(&id) else { continue };
+                // One whose first message never went out starts on the new connection as it would have.
+                if mine.started {
+                    remote.transfers.channel_closed(id, now);
+                    mine.first = TransferMessage::Resume {};
+                    mine.started = false;
+                }
+            }
+            let ids = remote.transfers.ids();
+            if let Some(link) = self.links.get_mut(&with) {
+                for id in ids {
+                    link.open_transfer(id, link_tx).await?;
+                }
+            }
+            emit(events, Event::FilesClosed { with, code: TransferErrorCode::NotOpen }).await;
+        }
+        let Some(h) = self.files.hosted.get_mut(&with) else { return Ok(()) };
+        let granted = h.grant.is_some();
+        let mut asks: Vec<RequestId> = h.grant.take().into_iter().chain(h.asking.take()).collect();
+        asks.extend(h.info_asking.take());
+        let unanswered: Vec<TransferId> = h.waiting.drain().map(|(id, _)| id).collect();
+        for id in h.transfers.ids() {
+            h.transfers.channel_closed(id, now);
+        }
+        h.held.extend(h.transfers.ids());
+        for id in unanswered.iter().chain(h.held.iter()) {
+            asks.extend(h.transfer_asks.remove(id));
+        }
+        tracing::info!(%with, held = ?h.held, dropped = ?unanswered, "new peer connection: transfers held");
+        for id in unanswered {
+            self.files.record_transfer(with, id, TransferOutcome::Cancelled);
+        }
+        if granted {
+            self.files.record_access(with, ConsentOutcome::Gone);
+            emit(events, Event::FilesAccess { with, open: false }).await;
+        }
+        for request_id in asks {
+            self.files_end_ask(with, request_id, events).await;
         }
         Ok(())
     }

@@ -1,6 +1,12 @@
 //! The session task: owns the signaling connection and one [`Link`] per remote
 //! participant, and turns server messages, link events and user commands into
 //! each other. The application talks to it over two channels.
+//!
+//! A participant's link may be replaced by a new peer connection while they stay
+//! in the session (their offer from a new connection, or [`Command::Reconnect`]):
+//! see `reconnect.rs`. Only the current link's events count (each carries its
+//! [`LinkEpoch`]); what they were allowed ends and is asked again, and file
+//! transfers carry on over the new connection (`docs/file-transfer.md` §5).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,13 +31,14 @@ use crate::consent::{Action, ConsentBook, Policy, Scope};
 use crate::control::x11::X11Injector;
 use crate::control::{InputGate, Surface};
 use crate::files::transfer::Progress;
-use crate::link::{Incoming, Link, LinkConfig, LinkEvent, Path};
+use crate::link::{Incoming, Link, LinkConfig, LinkEpoch, LinkEvent, LinkEvents, Path};
 use crate::media::{Media, MediaKind};
 use crate::negotiation::makes_offer;
 use crate::signaling::{Connection, Entry};
 use crate::turn_tunnel::IceRoutes;
 
 mod files;
+mod reconnect;
 mod screen;
 use crate::video::x11_window::X11Windows;
 use crate::video::{DisplayMode, WindowId};
@@ -107,6 +114,10 @@ pub enum Command {
     /// As a CSR: ask `to` for its system information (TOOL-7); [`Event::SystemInfo`] or
     /// [`Event::SystemInfoRefused`].
     RequestSystemInfo { to: ParticipantId, request_id: InfoRequestId },
+    /// Replace the peer connection to `with` by a new one, this side offering: for
+    /// "retry" and for tests. What `with` was allowed ends (asked again); file transfers
+    /// carry on over the new connection, each asked again on the customer's side.
+    Reconnect { with: ParticipantId },
 }
 
 /// What the session tells the application.
@@ -206,6 +217,8 @@ pub enum Event {
         max_transfer_bytes: u64,
     },
     /// File transfer with `with` is closed, or was refused (`denied`, `application_sharing_active`, ...).
+    /// After a new peer connection to `with` (`not_open`): browsing needs a new
+    /// [`Command::FilesOpen`]; the transfers carry on.
     FilesClosed {
         with: ParticipantId,
         code: TransferErrorCode,
@@ -314,6 +327,7 @@ pub async fn run(
         refresh_at: None,
         tls,
         links: HashMap::new(),
+        last_epoch: 0,
         paths: HashMap::new(),
         names: HashMap::new(),
         roles: HashMap::new(),
@@ -343,8 +357,8 @@ pub async fn run(
                     Err(e) => break Err(e),
                 }
             }
-            Some(event) = link_rx.recv() => {
-                if let Err(e) = state.on_link(event, &mut conn, &link_tx, &events).await {
+            Some((epoch, event)) = link_rx.recv() => {
+                if let Err(e) = state.on_link(epoch, event, &mut conn, &link_tx, &events).await {
                     break Err(e);
                 }
             }
@@ -428,6 +442,9 @@ pub async fn run(
                 Some(Command::RequestSystemInfo { to, request_id }) => {
                     state.system_info_request(to, request_id, &link_tx).await?
                 }
+                Some(Command::Reconnect { with }) => {
+                    state.replace_link(with, true, &mut conn, &link_tx, &events).await?
+                }
                 Some(Command::Leave) | None => {
                     let _ = conn.send(&ClientMessage::Leave {}).await;
                     break Ok(None);
@@ -469,7 +486,11 @@ struct State {
     /// When to ask for fresh TURN credentials.
     refresh_at: Option<tokio::time::Instant>,
     tls: Arc<tokio_rustls::rustls::ClientConfig>,
+    /// One link per participant; a link replaced by a new peer connection is gone from here,
+    /// and its events, tagged with its epoch, are dropped (reconnect.rs).
     links: HashMap<ParticipantId, Link>,
+    /// The epoch of the link made last.
+    last_epoch: u64,
     /// The last path reported for each link.
     paths: HashMap<ParticipantId, Path>,
     /// The window picked for each allowed application request (SHR-5..8).
@@ -500,7 +521,7 @@ impl State {
         &mut self,
         msg: ServerMessage,
         conn: &mut Connection,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<Option<EndReason>, PeerError> {
         match msg {
@@ -542,6 +563,10 @@ impl State {
                 emit(events, Event::Participants(participants)).await;
             }
             ServerMessage::Offer { from, sdp } => {
+                if self.links.get(&from).is_some_and(|l| l.offer_from_new_connection(sdp.as_str())) {
+                    // The remote made a new peer connection (a reload, its own retry): ours follows.
+                    self.replace_link(from, false, conn, link_tx, events).await?;
+                }
                 let link = self.link(from, link_tx).await?;
                 if let Some(answer) = link.on_offer(sdp.as_str()).await? {
                     conn.send(&ClientMessage::Answer { to: from, sdp: to_sdp(answer)? }).await?;
@@ -627,7 +652,7 @@ impl State {
         &mut self,
         participants: &[ParticipantInfo],
         conn: &mut Connection,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         let Some(me) = self.me else { return Ok(()) };
@@ -657,16 +682,12 @@ impl State {
     }
 
     /// The link to `remote`, created on first use.
-    async fn link(
-        &mut self,
-        remote: ParticipantId,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
-    ) -> Result<&mut Link, PeerError> {
+    async fn link(&mut self, remote: ParticipantId, link_tx: &LinkEvents) -> Result<&mut Link, PeerError> {
         if !self.links.contains_key(&remote) {
             let polite = self.me.is_none_or(|me| !makes_offer(me, remote));
-            let link =
-                Link::new(remote, polite, self.routes.servers(), &self.config, &self.media, link_tx.clone())
-                    .await?;
+            let epoch = self.next_epoch();
+            let (servers, config, media) = (self.routes.servers(), &self.config, &self.media);
+            let link = Link::new(remote, epoch, polite, servers, config, media, link_tx.clone()).await?;
             self.links.insert(remote, link);
         }
         Ok(self.links.get_mut(&remote).expect("inserted above"))
@@ -674,11 +695,17 @@ impl State {
 
     async fn on_link(
         &mut self,
+        epoch: LinkEpoch,
         event: LinkEvent,
         conn: &mut Connection,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
+        if !reconnect::is_current(&self.links, epoch, &event) {
+            let with = event.participant();
+            tracing::trace!(%with, ?epoch, "dropped: an event of a link since replaced or closed");
+            return Ok(());
+        }
         match event {
             LinkEvent::Candidate { to, ice } => conn.send(&ClientMessage::Candidate { to, ice }).await?,
             LinkEvent::ChannelOpen { with, label, channel } => {
@@ -805,7 +832,7 @@ impl State {
         &mut self,
         to: ParticipantId,
         message: tandem_wire::channels::ControlMessage,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
     ) -> Result<(), PeerError> {
         let Some(link) = self.links.get_mut(&to) else { return Ok(()) };
         link.open_control(link_tx).await?;

@@ -86,6 +86,11 @@ impl<K: FileSink> Receiver<K> {
         &self.sink
     }
 
+    /// Whether the manifest is complete and [`Receiver::start`] not called yet.
+    pub fn is_ready(&self) -> bool {
+        matches!(self.state, State::Ready(_))
+    }
+
     /// Entries the sender left out (links, devices), as it counted them.
     pub fn skipped(&self) -> u64 {
         self.skipped

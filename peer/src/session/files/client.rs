@@ -18,7 +18,7 @@ use crate::PeerError;
 use crate::files::disk::{self, DiskSink};
 use crate::files::sandbox::{Resolver, Roots};
 use crate::files::transfer::{Receiver, ReceiverConfig, Sender, Transfer, Transfers};
-use crate::link::{LinkEvent, TransferData};
+use crate::link::{LinkEvents, TransferData};
 
 impl State {
     // -----------------------------------------------------------------------
@@ -28,7 +28,7 @@ impl State {
     pub(in crate::session) async fn files_open(
         &mut self,
         to: ParticipantId,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
     ) -> Result<(), PeerError> {
         self.send_files(to, Outgoing::Files(RemoteFilesMessage::Open {}), link_tx).await
     }
@@ -39,7 +39,7 @@ impl State {
         to: ParticipantId,
         list_id: ListId,
         path: RemotePath,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
     ) -> Result<(), PeerError> {
         self.send_files(to, Outgoing::Files(RemoteFilesMessage::List { list_id, path }), link_tx).await
     }
@@ -49,10 +49,10 @@ impl State {
     pub(in crate::session) async fn files_close(
         &mut self,
         with: ParticipantId,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
-        if self.files.hosted.get(&with).is_some_and(|h| h.grant.is_some() || h.asking.is_some()) {
+        if self.files.hosted.get(&with).is_some_and(Hosted::in_use) {
             let ended_by = tandem_wire::ConsentOutcome::Revoked;
             return self.host_close(with, TransferErrorCode::Ended, ended_by, events).await;
         }
@@ -70,7 +70,7 @@ impl State {
         &mut self,
         to: ParticipantId,
         request_id: InfoRequestId,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
     ) -> Result<(), PeerError> {
         self.send_files(to, Outgoing::Info(SystemInfoMessage::Request { request_id }), link_tx).await
     }
@@ -82,7 +82,7 @@ impl State {
         id: TransferId,
         path: RemotePath,
         into: PathBuf,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         let sink = Roots::grant(&[into], Resolver::detect())
@@ -111,7 +111,7 @@ impl State {
         local: PathBuf,
         folder: RemotePath,
         overwrite: bool,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         let plan = local_plan(&local).and_then(|(roots, item)| {
@@ -154,7 +154,7 @@ impl State {
         &mut self,
         with: ParticipantId,
         id: TransferId,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
     ) -> Result<(), PeerError> {
         let Some(remote) = self.files.remote.get_mut(&with) else { return Ok(()) };
         if remote.transfers.get_mut(id).is_none() {
@@ -178,7 +178,7 @@ impl State {
         id: TransferId,
         transfer: Transfer,
         first: TransferMessage,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
         let remote = self.files.remote.entry(with).or_insert_with(Remote::new);
@@ -215,7 +215,7 @@ impl State {
         &mut self,
         to: ParticipantId,
         message: Outgoing,
-        link_tx: &mpsc::UnboundedSender<LinkEvent>,
+        link_tx: &LinkEvents,
     ) -> Result<(), PeerError> {
         let Some(link) = self.links.get_mut(&to) else {
             tracing::warn!(%to, "no connection to them: file transfer message not sent");

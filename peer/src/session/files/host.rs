@@ -203,6 +203,8 @@ impl State {
             emit(events, Event::FilesAccess { with, open: false }).await;
         }
         let Some(hosted) = self.files.hosted.get_mut(&with) else { return Ok(()) };
+        // Held ones too: their `cancel` goes out now.
+        hosted.held.clear();
         hosted.transfers.cancel_all();
         hosted.waiting.clear();
         let ids = hosted.transfers.ids();
@@ -239,13 +241,8 @@ impl State {
         &mut self,
         events: &mpsc::Sender<Event>,
     ) -> Result<(), PeerError> {
-        let open: Vec<ParticipantId> = self
-            .files
-            .hosted
-            .iter()
-            .filter(|(_, h)| h.grant.is_some() || h.asking.is_some())
-            .map(|(id, _)| *id)
-            .collect();
+        let open: Vec<ParticipantId> =
+            self.files.hosted.iter().filter(|(_, h)| h.in_use()).map(|(id, _)| *id).collect();
         for with in open {
             if self.consent.view_scope(with) == Some(Scope::Application) {
                 let code = TransferErrorCode::ApplicationSharingActive;
@@ -354,6 +351,8 @@ impl State {
                     return Ok(());
                 }
                 if allowed {
+                    // Held (a new peer connection): it carries on where it was.
+                    hosted.held.remove(&id);
                     if let Some(summary) = hosted.summaries.get(&id) {
                         let summary = summary.clone();
                         emit(events, Event::HostTransfer { with, id, summary }).await;
@@ -363,14 +362,21 @@ impl State {
                         if let Err(code) = hosted.transfers.insert(id, Transfer::Send(waiting.sender)) {
                             self.send_transfer_error(with, id, code).await;
                         }
-                    } else if let Some(Transfer::Receive(r)) = hosted.transfers.get_mut(id) {
+                    } else if let Some(Transfer::Receive(r)) = hosted.transfers.get_mut(id)
+                        && r.is_ready()
+                    {
                         r.start();
                     }
                     self.pump(Side::Host, with, id, events).await?;
                 } else {
                     hosted.transfer_asks.remove(&id);
                     // (An upload's refusal and a running transfer's end are recorded as they end.)
-                    if hosted.waiting.remove(&id).is_some() {
+                    if hosted.held.remove(&id) {
+                        // Not allowed again after a new peer connection: `error {denied}` goes to
+                        // the CSR, partial files are removed on both sides.
+                        hosted.transfers.fail(id, TransferErrorCode::Denied);
+                        self.pump(Side::Host, with, id, events).await?;
+                    } else if hosted.waiting.remove(&id).is_some() {
                         self.files.record_transfer(with, id, TransferOutcome::Denied);
                         self.send_transfer_error(with, id, TransferErrorCode::Denied).await;
                     } else if let Some(Transfer::Receive(r)) = hosted.transfers.get_mut(id) {
@@ -474,6 +480,8 @@ impl State {
                 };
                 if let Err(code) = resumed {
                     self.send_transfer_error(from, id, code).await;
+                } else {
+                    self.ask_held_again(from, id, events).await;
                 }
             }
             TransferData::Text(message) if known => {
@@ -508,6 +516,26 @@ impl State {
             }
         }
         self.pump(Side::Host, from, id, events).await
+    }
+
+    /// A held transfer (its peer connection was replaced) resumed on the new one: the
+    /// person is asked again, with the same prompt; nothing moves before the yes.
+    async fn ask_held_again(&mut self, from: ParticipantId, id: TransferId, events: &mpsc::Sender<Event>) {
+        let Some(h) = self.files.hosted.get_mut(&from) else { return };
+        if !h.held.contains(&id) || h.transfer_asks.contains_key(&id) {
+            // Not held, or already asked (a second `resume`).
+            return;
+        }
+        let Some(summary) = h.summaries.get(&id).cloned() else {
+            // Never shown to the person (the manifest was not complete): it cannot go on.
+            h.held.remove(&id);
+            h.transfers.fail(id, TransferErrorCode::UnknownTransfer);
+            return;
+        };
+        let request_id = self.files_ask(from, Ask::Transfer(id), FilesAsk::Transfer(summary), events).await;
+        if let Some(h) = self.files.hosted.get_mut(&from) {
+            h.transfer_asks.insert(id, request_id);
+        }
     }
 
     pub(super) async fn host_download(
