@@ -45,16 +45,7 @@ fn a_download_completes_across_a_failed_connection_and_an_ice_restart() {
         csr.send(Command::FilesDownload { from: csr.other, id, path: at("big.bin"), into: into.clone() })
             .await;
         customer.answer_transfer(true).await;
-        csr.wait_for("half of the transfer", |e| match e {
-            Event::TransferProgress { id: i, progress, .. }
-                if *i == id && progress.confirmed_bytes * 2 >= progress.total_bytes =>
-            {
-                Some(())
-            }
-            Event::TransferFinished { .. } => panic!("finished before half was reported"),
-            _ => None,
-        })
-        .await;
+        csr.half_confirmed(id).await;
 
         // Cut every UDP path (the signaling WebSocket is TCP and stays).
         run("nft", &["-f", "-"], Some(DROP_UDP));

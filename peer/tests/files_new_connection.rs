@@ -27,21 +27,10 @@ fn window() -> u64 {
     SenderConfig::default().window_bytes
 }
 
-/// Waits until the CSR sees transfer `id` at least half confirmed, then makes a new
-/// peer connection to the customer; returns the bytes confirmed then.
+/// At half of transfer `id`, the CSR makes a new peer connection to the customer;
+/// returns the bytes confirmed then.
 async fn reconnect_at_half(csr: &mut Side, id: TransferId) -> u64 {
-    let confirmed = csr
-        .wait_for("half of the transfer", |e| match e {
-            Event::TransferProgress { id: i, progress, .. }
-                if *i == id && progress.confirmed_bytes * 2 >= progress.total_bytes =>
-            {
-                Some(progress.confirmed_bytes)
-            }
-            Event::TransferFinished { id: i, .. } if *i == id => panic!("finished before half was reported"),
-            Event::TransferFailed { id: i, code, .. } if *i == id => panic!("failed before half: {code:?}"),
-            _ => None,
-        })
-        .await;
+    let confirmed = csr.half_confirmed(id).await;
     csr.send(Command::Reconnect { with: csr.other }).await;
     confirmed
 }

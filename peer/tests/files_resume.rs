@@ -9,7 +9,7 @@ mod harness;
 
 use harness::*;
 use tandem_peer::files::transfer::SenderConfig;
-use tandem_peer::session::{Command, Event};
+use tandem_peer::session::Command;
 use tandem_wire::channels::TransferId;
 
 const MB: u64 = 1_000_000;
@@ -18,19 +18,9 @@ fn window() -> u64 {
     SenderConfig::default().window_bytes
 }
 
-/// Waits until the CSR sees transfer `id` at least half confirmed, then drops its channel.
+/// At half of transfer `id`, the CSR drops its channel; returns the bytes confirmed then.
 async fn interrupt_at_half(csr: &mut Side, id: TransferId) -> u64 {
-    let confirmed = csr
-        .wait_for("half of the transfer", |e| match e {
-            Event::TransferProgress { id: i, progress, .. }
-                if *i == id && progress.confirmed_bytes * 2 >= progress.total_bytes =>
-            {
-                Some(progress.confirmed_bytes)
-            }
-            Event::TransferFinished { id: i, .. } if *i == id => panic!("finished before half was reported"),
-            _ => None,
-        })
-        .await;
+    let confirmed = csr.half_confirmed(id).await;
     csr.send(Command::FilesInterrupt { with: csr.other, id }).await;
     confirmed
 }

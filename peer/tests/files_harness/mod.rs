@@ -50,6 +50,22 @@ impl Side {
         }
     }
 
+    /// Waits until this side sees transfer `id` at least half confirmed; returns the
+    /// bytes confirmed then. Panics if it ends before.
+    pub async fn half_confirmed(&mut self, id: TransferId) -> u64 {
+        self.wait_for("half of the transfer", |e| match e {
+            Event::TransferProgress { id: i, progress, .. }
+                if *i == id && progress.confirmed_bytes * 2 >= progress.total_bytes =>
+            {
+                Some(progress.confirmed_bytes)
+            }
+            Event::TransferFinished { id: i, .. } if *i == id => panic!("finished before half was reported"),
+            Event::TransferFailed { id: i, code, .. } if *i == id => panic!("failed before half: {code:?}"),
+            _ => None,
+        })
+        .await
+    }
+
     /// Everything that arrived so far, without waiting.
     pub fn drain(&mut self) -> Vec<Event> {
         let mut out = Vec::new();
