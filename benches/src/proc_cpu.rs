@@ -78,6 +78,12 @@ fn stat(pid: u32) -> Option<Stat> {
 /// `/proc/stat`; interrupts, where loopback delivery is often counted, are left out
 /// as they belong to no process).
 pub fn machine_cpu() -> Duration {
+    machine_cpu_and_softirq().0
+}
+
+/// [`machine_cpu`] and, apart, the softirq time: loopback packet delivery runs
+/// there, which the kernel may count rather than in the sending process.
+pub fn machine_cpu_and_softirq() -> (Duration, Duration) {
     let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let f: Vec<u64> = text
         .lines()
@@ -88,7 +94,13 @@ pub fn machine_cpu() -> Duration {
         .filter_map(|v| v.parse().ok())
         .collect();
     // user nice system idle iowait irq softirq steal
-    ticks([0, 1, 2, 7].iter().filter_map(|&i| f.get(i)).sum())
+    let busy = [0, 1, 2, 7].iter().filter_map(|&i| f.get(i)).sum();
+    (ticks(busy), ticks(f.get(6).copied().unwrap_or(0)))
+}
+
+/// utime + stime of process `pid` (all its threads) so far; zero once it is gone.
+pub fn pid_cpu(pid: u32) -> Duration {
+    stat(pid).map_or(Duration::ZERO, |s| s.cpu)
 }
 
 fn ticks(n: u64) -> Duration {

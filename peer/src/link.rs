@@ -231,12 +231,12 @@ impl LinkConfig {
 /// largest record (2^14 bytes of plaintext) carries exactly one packet.
 pub const LOOPBACK_SCTP_MTU: u32 = 16 * 1024;
 
+/// The smallest SCTP packet size accepted for [`LinkConfig::sctp_mtu`].
+pub const MIN_SCTP_MTU: u32 = 576;
+
 /// Threads that run the process's peer connections' drivers (SCTP, DTLS, sockets),
 /// each connection on one of them for its lifetime, beside the session's own tasks.
 const REACTOR_THREADS: usize = 2;
-
-/// The smallest SCTP packet size accepted for [`LinkConfig::sctp_mtu`].
-pub const MIN_SCTP_MTU: u32 = 576;
 
 /// The selected candidate pair of a connection, as reported to the signaling server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,15 +13,6 @@ use tandem_wire::channels::TransferId;
 use tandem_wire::channels::remote_files::{ListId, TransferErrorCode};
 use tandem_wire::channels::system_info::{InfoRefusal, InfoRequestId};
 
-async fn failed(side: &mut Side, id: TransferId) -> TransferErrorCode {
-    side.wait_for("the transfer's failure", |e| match e {
-        Event::TransferFailed { id: i, code, .. } if *i == id => Some(*code),
-        Event::TransferFinished { id: i, .. } if *i == id => panic!("transfer {} went through", id.0),
-        _ => None,
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn refusals_move_nothing_and_system_information_waits_for_the_yes() {
     let root = tempfile::tempdir().unwrap();
@@ -71,7 +62,7 @@ async fn refusals_move_nothing_and_system_information_waits_for_the_yes() {
         .await;
     let asked = customer.answer_transfer(false).await;
     assert_eq!((asked.item.as_str(), asked.bytes), ("secret.bin", 2_000_000));
-    assert_eq!(failed(csr, id).await, TransferErrorCode::Denied);
+    assert_eq!(csr.failed(id).await, TransferErrorCode::Denied);
     assert_eq!(tree(&into), Vec::<String>::new(), "nothing created on the CSR's side");
 
     // An upload refused: nothing lands in the customer's folder.
@@ -87,7 +78,7 @@ async fn refusals_move_nothing_and_system_information_waits_for_the_yes() {
     let asked = customer.answer_transfer(false).await;
     assert_eq!((asked.item.as_str(), asked.bytes), ("up.bin", 1_000_000));
     assert!(asked.place.ends_with("/docs"), "{asked:?}");
-    assert_eq!(failed(csr, id).await, TransferErrorCode::Denied);
+    assert_eq!(csr.failed(id).await, TransferErrorCode::Denied);
     assert_eq!(tree(root.path()), root_before, "nothing created on the customer's side");
 
     // System information: nothing before the yes; a no is a no.

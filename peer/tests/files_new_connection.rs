@@ -12,11 +12,11 @@
 mod harness;
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use harness::*;
 use tandem_peer::files::transfer::SenderConfig;
-use tandem_peer::session::{Command, Direction, Event};
+use tandem_peer::session::{Command, Direction, Event, TransferSummary};
 use tandem_wire::channels::TransferId;
 use tandem_wire::channels::remote_files::TransferErrorCode;
 
@@ -48,13 +48,49 @@ async fn access_ended(customer: &mut Side) {
         .await;
 }
 
-async fn failed(side: &mut Side, id: TransferId) -> TransferErrorCode {
-    side.wait_for("the transfer's failure", |e| match e {
-        Event::TransferFailed { id: i, code, .. } if *i == id => Some(*code),
-        Event::TransferFinished { id: i, .. } if *i == id => panic!("transfer {} went through", id.0),
-        _ => None,
-    })
-    .await
+/// What [`allowed_again_after_a_new_connection`] saw.
+struct Resumed {
+    /// The second prompt (the same as the first).
+    asked: TransferSummary,
+    /// Bytes the CSR had confirmed when it made the new connection.
+    at_loss: u64,
+    /// When it made it.
+    replaced: Instant,
+    /// From then to the second prompt.
+    asked_after: Duration,
+}
+
+/// The customer allows transfer `id`; at half of it the CSR makes a new peer
+/// connection; the customer's file access ends with the old one, and they are
+/// asked again about the same transfer (a return asks again) and say yes.
+async fn allowed_again_after_a_new_connection(
+    csr: &mut Side,
+    customer: &mut Side,
+    id: TransferId,
+) -> Resumed {
+    let first = customer.answer_transfer(true).await;
+    let at_loss = reconnect_at_half(csr, id).await;
+    let replaced = Instant::now();
+    access_ended(customer).await;
+    let asked = customer.answer_transfer(true).await;
+    let asked_after = replaced.elapsed();
+    assert_eq!(asked, first, "the second prompt");
+    Resumed { asked, at_loss, replaced, asked_after }
+}
+
+/// After the second yes and the transfer's end: no other prompt came (a leftover
+/// of the old connection asks nothing), and the report has file access allowed
+/// then gone, and the transfer completed.
+async fn asked_no_more_and_reported(p: &mut Pair) {
+    let prompts = p.customer.drain().into_iter().filter(|e| matches!(e, Event::FilesPrompt { .. })).count();
+    assert_eq!(prompts, 0, "prompts after the second yes");
+    let report = p
+        .report_until(|r| {
+            outcomes(r, "file_access").len() == 2 && outcomes(r, "files_transferred").len() == 1
+        })
+        .await;
+    assert_eq!(outcomes(&report, "file_access"), ["allowed", "gone"], "{report:#}");
+    assert_eq!(outcomes(&report, "files_transferred"), ["completed"], "{report:#}");
 }
 
 fn no_temp_files(dir: &Path) {
@@ -84,16 +120,10 @@ async fn a_new_peer_connection_at_half_of_a_download_resumes_after_a_second_yes(
 
     let id = TransferId(9);
     csr.send(Command::FilesDownload { from: csr.other, id, path: at("down.bin"), into: into.clone() }).await;
-    let first = customer.answer_transfer(true).await;
-    let at_loss = reconnect_at_half(csr, id).await;
-    let replaced = Instant::now();
-    access_ended(customer).await;
-    // A return asks again: the same transfer, the same prompt.
-    let again = customer.answer_transfer(true).await;
-    let asked_after = replaced.elapsed();
-    assert_eq!(again, first);
+    let Resumed { asked, at_loss, replaced, asked_after } =
+        allowed_again_after_a_new_connection(csr, customer, id).await;
     assert_eq!(
-        (again.direction, again.item.as_str(), again.bytes),
+        (asked.direction, asked.item.as_str(), asked.bytes),
         (Direction::Download, "down.bin", 100 * MB)
     );
     let received = Pair::finished(csr, id).await;
@@ -110,17 +140,7 @@ async fn a_new_peer_connection_at_half_of_a_download_resumes_after_a_second_yes(
     assert!(resent <= window(), "download resent {resent} bytes, more than one window ({})", window());
     no_temp_files(root.path());
     no_temp_files(&into);
-    // Exactly one second prompt (a leftover of the old connection asks nothing).
-    let prompts = customer.drain().into_iter().filter(|e| matches!(e, Event::FilesPrompt { .. })).count();
-    assert_eq!(prompts, 0, "prompts after the second yes");
-
-    let report = p
-        .report_until(|r| {
-            outcomes(r, "file_access").len() == 2 && outcomes(r, "files_transferred").len() == 1
-        })
-        .await;
-    assert_eq!(outcomes(&report, "file_access"), ["allowed", "gone"], "{report:#}");
-    assert_eq!(outcomes(&report, "files_transferred"), ["completed"], "{report:#}");
+    asked_no_more_and_reported(&mut p).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
@@ -137,14 +157,9 @@ async fn a_new_peer_connection_at_half_of_an_upload_resumes_after_a_second_yes()
     let local_file = local.path().join("up.bin");
     csr.send(Command::FilesUpload { to: csr.other, id, local: local_file, folder: at(""), overwrite: false })
         .await;
-    let first = customer.answer_transfer(true).await;
-    let at_loss = reconnect_at_half(csr, id).await;
-    let replaced = Instant::now();
-    access_ended(customer).await;
-    let again = customer.answer_transfer(true).await;
-    let asked_after = replaced.elapsed();
-    assert_eq!(again, first);
-    assert_eq!((again.direction, again.item.as_str(), again.bytes), (Direction::Upload, "up.bin", 100 * MB));
+    let Resumed { asked, at_loss, replaced, asked_after } =
+        allowed_again_after_a_new_connection(csr, customer, id).await;
+    assert_eq!((asked.direction, asked.item.as_str(), asked.bytes), (Direction::Upload, "up.bin", 100 * MB));
     let sent = Pair::finished(csr, id).await;
     Pair::finished(customer, id).await;
     let finished_after = replaced.elapsed();
@@ -156,16 +171,7 @@ async fn a_new_peer_connection_at_half_of_an_upload_resumes_after_a_second_yes()
     );
     assert!(resent <= window(), "upload resent {resent} bytes, more than one window ({})", window());
     no_temp_files(root.path());
-    let prompts = customer.drain().into_iter().filter(|e| matches!(e, Event::FilesPrompt { .. })).count();
-    assert_eq!(prompts, 0, "prompts after the second yes");
-
-    let report = p
-        .report_until(|r| {
-            outcomes(r, "file_access").len() == 2 && outcomes(r, "files_transferred").len() == 1
-        })
-        .await;
-    assert_eq!(outcomes(&report, "file_access"), ["allowed", "gone"], "{report:#}");
-    assert_eq!(outcomes(&report, "files_transferred"), ["completed"], "{report:#}");
+    asked_no_more_and_reported(&mut p).await;
 }
 
 /// The second prompt answered no, for a download and then (file transfer opened
@@ -192,8 +198,8 @@ async fn a_no_to_the_second_prompt_ends_the_transfer_and_leaves_nothing_partial(
     reconnect_at_half(csr, id).await;
     access_ended(customer).await;
     customer.answer_transfer(false).await;
-    assert_eq!(failed(csr, id).await, TransferErrorCode::Denied);
-    assert_eq!(failed(customer, id).await, TransferErrorCode::Denied);
+    assert_eq!(csr.failed(id).await, TransferErrorCode::Denied);
+    assert_eq!(customer.failed(id).await, TransferErrorCode::Denied);
     assert_eq!(tree(&into), Vec::<String>::new(), "nothing of the download on the CSR's disk");
     assert_eq!(tree(root.path()), root_before);
 
@@ -208,8 +214,8 @@ async fn a_no_to_the_second_prompt_ends_the_transfer_and_leaves_nothing_partial(
     reconnect_at_half(csr, id).await;
     access_ended(customer).await;
     customer.answer_transfer(false).await;
-    assert_eq!(failed(csr, id).await, TransferErrorCode::Denied);
-    assert_eq!(failed(customer, id).await, TransferErrorCode::Denied);
+    assert_eq!(csr.failed(id).await, TransferErrorCode::Denied);
+    assert_eq!(customer.failed(id).await, TransferErrorCode::Denied);
     assert_eq!(tree(root.path()), root_before, "nothing of the upload on the customer's disk");
     assert_eq!(tree(&into), Vec::<String>::new());
 

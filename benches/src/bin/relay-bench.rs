@@ -33,6 +33,8 @@ mod turn_client;
 
 #[path = "../machine.rs"]
 mod machine;
+#[path = "../proc_cpu.rs"]
+mod proc_cpu;
 
 use machine::{cpu_model, kernel, nproc};
 
@@ -354,14 +356,14 @@ fn measure(
     };
     let receiver = Receiver::spawn(to.clone(), in_framing, run);
     let relay0 = rig.relay.cpu();
-    let own0 = relays::process_cpu(std::process::id());
-    let (busy0, soft0) = relays::machine_cpu();
+    let own0 = proc_cpu::pid_cpu(std::process::id());
+    let (busy0, soft0) = proc_cpu::machine_cpu_and_softirq();
     let sent = blast::send(from, out_framing, run, rate.per_sec(), length);
     std::thread::sleep(Duration::from_millis(300)); // what is still queued in the relay arrives
     let received = receiver.finish();
     let relay_cpu = (rig.relay.cpu() - relay0).as_secs_f64();
-    let own = (relays::process_cpu(std::process::id()) - own0).as_secs_f64();
-    let (busy1, soft1) = relays::machine_cpu();
+    let own = (proc_cpu::pid_cpu(std::process::id()) - own0).as_secs_f64();
+    let (busy1, soft1) = proc_cpu::machine_cpu_and_softirq();
     if received.packets == 0 {
         bail!(
             "{} relayed nothing {}; its log:\n{}",

@@ -28,8 +28,6 @@ use super::turn_client::TurnAllocation;
 /// The shared secret of both relays and of the signaling server that mints credentials for them.
 pub const SECRET: &str = "relay-bench-secret-0123456789";
 pub const REALM: &str = "tandem.bench";
-/// Linux's USER_HZ: the unit of utime/stime in /proc/PID/stat.
-const CLOCK_TICKS: f64 = 100.0;
 
 /// Which relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +184,7 @@ impl RelayProc {
 
     /// utime + stime of the whole process so far.
     pub fn cpu(&self) -> Duration {
-        process_cpu(self.pid())
+        crate::proc_cpu::pid_cpu(self.pid())
     }
 
     /// Threads of the process now (`/proc/PID/status`).
@@ -213,35 +211,6 @@ impl RelayProc {
 /// The credential minter both relays check against (10-minute credentials, as the server mints).
 pub fn minter() -> CredentialMinter {
     CredentialMinter::new(SECRET, Duration::from_secs(600))
-}
-
-/// utime + stime of process `pid` (all its threads) so far; zero if it is gone.
-pub fn process_cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may contain spaces): utime is field 14, stime 15.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    Duration::from_secs_f64((ticks(11) + ticks(12)) / CLOCK_TICKS)
-}
-
-/// CPU time all processes used so far, from /proc/stat: (user + nice +
-/// system + steal, softirq). Loopback packet delivery runs in softirq, which
-/// the kernel may count there rather than in the sending process.
-pub fn machine_cpu() -> (Duration, Duration) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let f: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal
-    let busy: f64 = [0, 1, 2, 7].iter().filter_map(|&i| f.get(i)).sum();
-    let softirq = f.get(6).copied().unwrap_or(0.0);
-    (Duration::from_secs_f64(busy / CLOCK_TICKS), Duration::from_secs_f64(softirq / CLOCK_TICKS))
 }
 
 pub fn free_udp_port() -> anyhow::Result<u16> {

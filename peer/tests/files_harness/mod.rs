@@ -14,7 +14,7 @@ use tandem_peer::PeerError;
 use tandem_peer::session::{self, Command, Event, FilesAsk, FilesConfig};
 use tandem_peer::signaling::{Entry, JoinTarget};
 use tandem_wire::channels::TransferId;
-use tandem_wire::channels::remote_files::{RelativePath, RemotePath, RootId};
+use tandem_wire::channels::remote_files::{RelativePath, RemotePath, RootId, TransferErrorCode};
 use tandem_wire::{DisplayName, EndReason, ParticipantId};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -61,6 +61,16 @@ impl Side {
             }
             Event::TransferFinished { id: i, .. } if *i == id => panic!("finished before half was reported"),
             Event::TransferFailed { id: i, code, .. } if *i == id => panic!("failed before half: {code:?}"),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Waits for transfer `id` to fail on this side; its code. Panics if it goes through.
+    pub async fn failed(&mut self, id: TransferId) -> TransferErrorCode {
+        self.wait_for("the transfer's failure", |e| match e {
+            Event::TransferFailed { id: i, code, .. } if *i == id => Some(*code),
+            Event::TransferFinished { id: i, .. } if *i == id => panic!("transfer {} went through", id.0),
             _ => None,
         })
         .await
